@@ -1,0 +1,183 @@
+"""The Lens: one open store, queried with SQL and shown as a compact summary."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from llmlens.query import Params, run
+from llmlens.store import connect, current_version
+from llmlens.store.connection import MEMORY
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a store holds: row counts per table, sources and rejects."""
+
+    path: str
+    read_only: bool
+    schema_version: int
+    tables: dict[str, int] = field(default_factory=dict)
+    sources: int = 0
+    rejects: int = 0
+
+    def __str__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        lines = [f"llmlens store {self.path} ({mode}, schema v{self.schema_version})"]
+        width = max((len(name) for name in self.tables), default=0)
+        lines += [f"  {name:<{width}}  {rows:>12,}" for name, rows in self.tables.items()]
+        lines.append(f"  {self.sources:,} sources loaded, {self.rejects:,} records rejected")
+        return "\n".join(lines)
+
+
+class Lens:
+    """An open llmlens store. Make one with :func:`llmlens.open`.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> int(lens.sql("SELECT count(*) AS n FROM spans").n[0])
+    0
+    >>> lens.close()
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
+        self._con, self.path = connect(path, read_only=read_only)
+        self.read_only = read_only
+        self.closed = False
+        global _current
+        _current = self
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The underlying DuckDB connection, for anything the Lens does not wrap."""
+        return self._con
+
+    def sql(self, query: str, params: Params = None) -> pd.DataFrame:
+        """Run ``query`` and return a pandas DataFrame; ``params`` are bound, never pasted into the text.
+
+        Use ``?`` with a list, or ``$name`` with a dict.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     lens.sql("SELECT $who AS greeting", {"who": "O'Brien"}).greeting[0]
+        "O'Brien"
+        """
+        return run(self._con, query, params, _to_pandas)
+
+    def arrow(self, query: str, params: Params = None) -> pa.Table:
+        """Run ``query`` and return a pyarrow Table (no pandas involved).
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     lens.arrow("SELECT 1 AS one").num_rows
+        1
+        """
+        return run(self._con, query, params, _to_arrow)
+
+    def tables(self) -> dict[str, int]:
+        """Row count of every llmlens table and view, by name.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     lens.tables()["spans"]
+        0
+        """
+        names = [
+            row[0]
+            for row in self._con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND table_name NOT LIKE 'llmlens\\_%' ESCAPE '\\' ORDER BY table_name"
+            ).fetchall()
+        ]
+        counts: dict[str, int] = {}
+        for name in names:
+            row = self._con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            counts[name] = int(row[0]) if row else 0
+        return counts
+
+    def info(self) -> StoreInfo:
+        """A summary of the store: path, mode, schema version, rows per table, sources and rejects.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     lens.info().sources
+        0
+        """
+        tables = self.tables()
+        return StoreInfo(
+            path=self.path,
+            read_only=self.read_only,
+            schema_version=current_version(self._con) or 0,
+            tables=tables,
+            sources=tables.get("sources", 0),
+            rejects=tables.get("rejects", 0),
+        )
+
+    def close(self) -> None:
+        """Close the store, releasing its lock so other processes can open it."""
+        self._con.close()
+        self.closed = True
+
+    def __enter__(self) -> Lens:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Lens {self.path} (closed)>" if self.closed else str(self.info())
+
+    def _repr_html_(self) -> str:
+        if self.closed:
+            return f"<code>&lt;Lens {html.escape(self.path)} (closed)&gt;</code>"
+        info = self.info()
+        mode = "read-only" if info.read_only else "read-write"
+        where = "in memory" if info.path == MEMORY else html.escape(info.path)
+        cells = "".join(
+            f"<tr><td><code>{html.escape(name)}</code></td><td style='text-align:right'>{rows:,}</td></tr>"
+            for name, rows in info.tables.items()
+            if rows
+        ) or "<tr><td colspan='2'><i>empty: load files with lens.load(...)</i></td></tr>"
+        return (
+            f"<div class='llmlens-summary'><b>llmlens</b> store <code>{where}</code> "
+            f"({mode}, schema v{info.schema_version})"
+            f"<table>{cells}</table>"
+            f"{info.sources:,} sources loaded, {info.rejects:,} records rejected</div>"
+        )
+
+
+_current: Lens | None = None
+
+
+def current_lens() -> Lens | None:
+    """The Lens opened last in this process, if it is still open; the ``%lens`` magics use it.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> current_lens() is lens
+    True
+    """
+    return _current if _current is not None and not _current.closed else None
+
+
+def _to_pandas(relation: duckdb.DuckDBPyRelation | None) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame() if relation is None else relation.df()
+
+
+def _to_arrow(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({}) if relation is None else relation.to_arrow_table()

@@ -1,0 +1,147 @@
+"""IPython magics: ``%lens`` commands and ``%%lens`` SQL cells, over the Lens opened last."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+import llmlens
+from llmlens.errors import LensError
+from llmlens.lens import Lens, current_lens
+from llmlens.query import python_references
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports problems as IPython usage errors instead of exiting the kernel."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or self.format_help())
+
+
+@dataclass(frozen=True)
+class _Command:
+    name: str
+    summary: str
+    parser: _Parser
+    run: Callable[[argparse.Namespace], Any]
+
+
+@magics_class
+class LensMagics(Magics):  # type: ignore[misc]
+    """``%lens <command>`` maps to Lens methods; ``%%lens`` runs the cell as SQL.
+
+    In a ``%%lens`` cell, ``{name}`` refers to a Python variable and is bound as a parameter,
+    never pasted into the SQL text. ``-o NAME`` keeps the result DataFrame in ``NAME``.
+    """
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self._commands = {command.name: command for command in self._build_commands()}
+
+    @line_cell_magic  # type: ignore[untyped-decorator]
+    def lens(self, line: str, cell: str | None = None) -> Any:
+        """%lens help | open | info | demo | close ...; %%lens [-o NAME] runs SQL."""
+        if cell is None:
+            return self._run_command(line)
+        return self._run_sql_cell(line, cell)
+
+    # --- line commands -------------------------------------------------------------------------
+
+    def _run_command(self, line: str) -> Any:
+        try:
+            words = shlex.split(line)
+        except ValueError as error:
+            raise UsageError(f"%lens: {error}") from None
+        if not words:
+            words = ["help"]
+        command = self._commands.get(words[0])
+        if command is None:
+            raise UsageError(f"%lens: unknown command {words[0]!r}. Commands: {', '.join(self._commands)}")
+        args = command.parser.parse_args(words[1:])
+        try:
+            return command.run(args)
+        except LensError as error:
+            raise UsageError(str(error)) from None
+
+    def _build_commands(self) -> list[_Command]:
+        def parser(name: str, summary: str) -> _Parser:
+            return _Parser(prog=f"%lens {name}", description=summary, add_help=True)
+
+        help_parser = parser("help", "List the %lens commands.")
+        open_parser = parser("open", "Open a store (default: $LLMLENS_DB or .llmlens/lens.duckdb); SQL cells use it.")
+        open_parser.add_argument("path", nargs="?", default=None)
+        open_parser.add_argument("--read-only", action="store_true", help="share the file with other processes")
+        info_parser = parser("info", "Summarise the current store: tables, row counts, sources, rejects.")
+        demo_parser = parser("demo", "Open the demo store, building it on first use.")
+        demo_parser.add_argument("--rebuild", action="store_true", help="build it again from scratch")
+        demo_parser.add_argument("--seed", type=int, default=0)
+        close_parser = parser("close", "Close the current store, releasing its lock.")
+        return [
+            _Command("help", help_parser.description or "", help_parser, lambda _: self._help()),
+            _Command("open", open_parser.description or "", open_parser, self._open),
+            _Command("info", info_parser.description or "", info_parser, lambda _: self._info()),
+            _Command("demo", demo_parser.description or "", demo_parser, self._demo),
+            _Command("close", close_parser.description or "", close_parser, lambda _: self._close()),
+        ]
+
+    def _help(self) -> None:
+        width = max(len(name) for name in self._commands)
+        lines = ["%lens commands (add --help to any for its options):"]
+        lines += [f"  %lens {c.name:<{width}}  {c.summary}" for c in self._commands.values()]
+        lines += ["", "%%lens [-o NAME]   run the cell as SQL; {var} binds a Python variable as a parameter."]
+        print("\n".join(lines))
+
+    def _open(self, args: argparse.Namespace) -> Lens:
+        return llmlens.open(args.path, read_only=args.read_only)
+
+    def _info(self) -> None:
+        print(self._lens().info())
+
+    def _demo(self, args: argparse.Namespace) -> Lens:
+        from llmlens import demo
+
+        return demo.open(seed=args.seed, rebuild=args.rebuild)
+
+    def _close(self) -> None:
+        lens = current_lens()
+        if lens is not None:
+            lens.close()
+
+    @staticmethod
+    def _lens() -> Lens:
+        return current_lens() or llmlens.open()
+
+    # --- SQL cells --------------------------------------------------------------------------------
+
+    def _run_sql_cell(self, line: str, cell: str) -> pd.DataFrame | None:
+        cell_parser = _Parser(prog="%%lens", description="Run the cell as SQL against the current store.")
+        cell_parser.add_argument("-o", "--output", metavar="NAME", help="keep the result DataFrame in NAME")
+        cell_parser.add_argument("-q", "--quiet", action="store_true", help="do not display the result")
+        args = cell_parser.parse_args(shlex.split(line))
+        if args.output is not None and not args.output.isidentifier():
+            raise UsageError(f"%%lens -o: {args.output!r} is not a valid Python name")
+        query, names = python_references(cell)
+        namespace = self.shell.user_ns
+        missing = [name for name in names if name not in namespace]
+        if missing:
+            raise UsageError(f"%%lens: no Python variable named {', '.join(missing)} (referenced as {{name}})")
+        params = {name: namespace[name] for name in names} or None
+        try:
+            result = self._lens().sql(query, params)
+        except LensError as error:
+            raise UsageError(str(error)) from None
+        if args.output:
+            namespace[args.output] = result
+        return None if args.quiet else result

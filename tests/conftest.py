@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from llmlens import lens as lens_module
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test runs in its own folder, with no LLMLENS_DB and no store left open by an earlier test."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LLMLENS_DB", raising=False)
+    yield
+    current = lens_module.current_lens()
+    if current is not None:
+        current.close()
+
+
+class Holder:
+    """A second process that keeps a store open until stopped."""
+
+    def __init__(self, path: Path, *, read_only: bool) -> None:
+        code = textwrap.dedent(
+            f"""
+            import sys, llmlens
+            lens = llmlens.open({str(path)!r}, read_only={read_only})
+            print("ready", flush=True)
+            sys.stdin.readline()
+            """
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.strip() == "ready", f"holder failed to open {path}"
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def hold_store() -> Iterator[Callable[..., Holder]]:
+    holders: list[Holder] = []
+
+    def start(path: Path, *, read_only: bool) -> Holder:
+        holder = Holder(path, read_only=read_only)
+        holders.append(holder)
+        return holder
+
+    yield start
+    for holder in holders:
+        if holder.process.poll() is None:
+            holder.stop()
