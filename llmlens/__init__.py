@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-def open(path: str | os.PathLike[str] | None = None, read_only: bool = False) -> Lens:  # noqa: A001
+def open(path: str | os.PathLike[str] | None = None, read_only: bool = False) -> Lens:
     """Open the llmlens store at ``path`` (created and migrated when writable) and return a :class:`Lens`.
 
     ``path`` defaults to ``$LLMLENS_DB``, else ``.llmlens/lens.duckdb`` under the working directory;

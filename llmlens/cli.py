@@ -30,7 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and (not hasattr(args, "words") or any(word.startswith("-") for word in rest)):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if rest:  # positionals given after options: `llmlens sql store.duckdb --format csv "SELECT ..."`
+        args.words += rest
     if args.version:
         print(f"llmlens {llmlens.__version__}")
         return 0
@@ -81,9 +85,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run a SQL query against a store and print the result",
         description="Run a SQL query against a store (read-only unless --write) and print the result.",
     )
-    sql.add_argument("args", nargs="+", metavar="[DB] QUERY", help="optional store file, then the query")
+    sql.add_argument("words", nargs="+", metavar="[DB] QUERY", help="optional store file, then the query (quoted)")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
-    sql.add_argument("--max-rows", type=int, default=40, metavar="N", help="rows shown in table format (default: %(default)s)")
+    sql.add_argument(
+        "--max-rows", type=int, default=40, metavar="N", help="rows shown in table format (default: %(default)s)"
+    )
     sql.add_argument("--write", action="store_true", help="open the store for writing")
     sql.set_defaults(handler=_sql)
     return parser
@@ -102,10 +108,10 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    if len(args.args) > 2:
+    if len(args.words) > 2:
         print("llmlens sql: give at most a store and one query (quote the query)", file=sys.stderr)
         return 2
-    db, query = (None, args.args[0]) if len(args.args) == 1 else args.args
+    db, query = (None, args.words[0]) if len(args.words) == 1 else args.words
     with llmlens.open(db, read_only=not args.write) as lens:
         if args.format == "table":
             run(lens.con, query, None, lambda rel: rel.show(max_rows=args.max_rows) if rel is not None else None)
@@ -163,7 +169,10 @@ def _run_jupyterlab(workspace: Path, *, port: int, open_browser: bool) -> int:
             print(f"\nllmlens demo is running at:\n    {url}\nPress Ctrl-C to stop.\n", flush=True)
         return process.wait()
     except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT if os.name != "nt" else signal.CTRL_C_EVENT)
+        if os.name == "nt":
+            process.terminate()
+        else:
+            process.send_signal(signal.SIGINT)
         try:
             return process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -176,7 +185,7 @@ def _wait_for_server(port: int, token: str, process: subprocess.Popen[bytes], ti
     status_url = f"http://127.0.0.1:{port}/api/status?token={token}"
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            with urllib.request.urlopen(status_url, timeout=2) as response:  # noqa: S310 (loopback only)
+            with urllib.request.urlopen(status_url, timeout=2) as response:  # loopback only
                 if response.status == 200:
                     return True
         except OSError:

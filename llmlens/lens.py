@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import warnings
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -144,11 +145,14 @@ class Lens:
         info = self.info()
         mode = "read-only" if info.read_only else "read-write"
         where = "in memory" if info.path == MEMORY else html.escape(info.path)
-        cells = "".join(
-            f"<tr><td><code>{html.escape(name)}</code></td><td style='text-align:right'>{rows:,}</td></tr>"
-            for name, rows in info.tables.items()
-            if rows
-        ) or "<tr><td colspan='2'><i>empty: load files with lens.load(...)</i></td></tr>"
+        cells = (
+            "".join(
+                f"<tr><td><code>{html.escape(name)}</code></td><td style='text-align:right'>{rows:,}</td></tr>"
+                for name, rows in info.tables.items()
+                if rows
+            )
+            or "<tr><td colspan='2'><i>empty: load files with lens.load(...)</i></td></tr>"
+        )
         return (
             f"<div class='llmlens-summary'><b>llmlens</b> store <code>{where}</code> "
             f"({mode}, schema v{info.schema_version})"
@@ -174,7 +178,14 @@ def current_lens() -> Lens | None:
 def _to_pandas(relation: duckdb.DuckDBPyRelation | None) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame() if relation is None else relation.df()
+    if relation is None:
+        return pd.DataFrame()
+    with warnings.catch_warnings():
+        # DuckDB's own conversion of time zones trips a pandas deprecation notice the user cannot act on.
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
+        frame: pd.DataFrame = relation.df()
+    return frame
 
 
 def _to_arrow(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:

@@ -39,7 +39,7 @@ class _Command:
 
 
 @magics_class
-class LensMagics(Magics):  # type: ignore[misc]
+class LensMagics(Magics):
     """``%lens <command>`` maps to Lens methods; ``%%lens`` runs the cell as SQL.
 
     In a ``%%lens`` cell, ``{name}`` refers to a Python variable and is bound as a parameter,
@@ -50,7 +50,7 @@ class LensMagics(Magics):  # type: ignore[misc]
         super().__init__(shell)
         self._commands = {command.name: command for command in self._build_commands()}
 
-    @line_cell_magic  # type: ignore[untyped-decorator]
+    @line_cell_magic
     def lens(self, line: str, cell: str | None = None) -> Any:
         """%lens help | open | info | demo | close ...; %%lens [-o NAME] runs SQL."""
         if cell is None:
@@ -121,7 +121,7 @@ class LensMagics(Magics):  # type: ignore[misc]
 
     @staticmethod
     def _lens() -> Lens:
-        return current_lens() or llmlens.open()
+        return current_lens() or Lens()
 
     # --- SQL cells --------------------------------------------------------------------------------
 
@@ -133,6 +133,7 @@ class LensMagics(Magics):  # type: ignore[misc]
         if args.output is not None and not args.output.isidentifier():
             raise UsageError(f"%%lens -o: {args.output!r} is not a valid Python name")
         query, names = python_references(cell)
+        assert self.shell is not None, "the %%lens magic runs inside IPython"
         namespace = self.shell.user_ns
         missing = [name for name in names if name not in namespace]
         if missing:

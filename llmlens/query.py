@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeAlias, TypeVar
 
 import duckdb
@@ -70,10 +70,8 @@ def sql_error(error: duckdb.Error, query: str) -> SQLError:
     length = 1
     location = detail.get("location")
     if isinstance(location, str) and location.startswith("["):
-        try:
+        with suppress(ValueError, TypeError):
             position, length = (int(v) for v in json.loads(location))
-        except (ValueError, TypeError):
-            pass
     if position is not None:
         message += "\n\n" + mark_position(query, position, max(length, 1))
     return SQLError(message, kind=kind, position=position, query=query)
@@ -106,17 +104,13 @@ def _int_or_none(value: object) -> int | None:
 
 @contextmanager
 def _errors_as_json(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    try:
+    with suppress(duckdb.Error):  # an aborted transaction refuses SET; errors are then read as plain text
         con.execute("SET errors_as_json = true")
-    except duckdb.Error:
-        pass  # an aborted transaction refuses SET; the error text is then parsed as plain text
     try:
         yield
     finally:
-        try:
+        with suppress(duckdb.Error):
             con.execute("RESET errors_as_json")
-        except duckdb.Error:
-            pass
 
 
 _IDENTIFIER_START = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")

@@ -56,9 +56,7 @@ def test_opening_an_older_store_migrates_it_and_keeps_its_rows(tmp_path: Path) -
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
     migrations.migrate(con, upto=2)
-    con.execute(
-        "INSERT INTO spans (trace_id, span_id, name, kind) VALUES ('t1', 's1', 'root', 'CHAIN')"
-    )
+    con.execute("INSERT INTO spans (trace_id, span_id, name, kind) VALUES ('t1', 's1', 'root', 'CHAIN')")
     con.close()
 
     with llmlens.open(path) as lens:

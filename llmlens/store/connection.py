@@ -30,7 +30,9 @@ def resolve_path(path: str | os.PathLike[str] | None = None) -> str:
     return str(Path(chosen).expanduser().resolve())
 
 
-def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> tuple[duckdb.DuckDBPyConnection, str]:
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> tuple[duckdb.DuckDBPyConnection, str]:
     """Open (creating and migrating when writable) the store; return the connection and the resolved path.
 
     >>> con, where = connect(":memory:")

@@ -49,9 +49,12 @@ def latest_version() -> int:
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The store's schema version; 0 for an empty database; None for a database that is not a store."""
-    tables = {row[0] for row in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
-    ).fetchall()}
+    tables = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
     if HISTORY_TABLE in tables:
         row = con.execute(f"SELECT max(version) FROM {HISTORY_TABLE}").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
