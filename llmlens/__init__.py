@@ -48,7 +48,14 @@ def open(path: str | os.PathLike[str] | None = None, read_only: bool = False) ->
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Register the ``%lens`` line magic and the ``%%lens`` SQL cell magic (``%load_ext llmlens``)."""
+    """Register the ``%lens`` line magic and the ``%%lens`` SQL cell magic; IPython calls it on ``%load_ext llmlens``.
+
+    >>> from IPython.testing.globalipapp import get_ipython
+    >>> shell = get_ipython()
+    >>> load_ipython_extension(shell)
+    >>> "lens" in shell.magics_manager.magics["cell"]
+    True
+    """
     from llmlens.magics import LensMagics
 
     ipython.register_magics(LensMagics(ipython))

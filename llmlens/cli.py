@@ -144,7 +144,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def notebooks_dir() -> Path:
-    """The review notebooks shipped with llmlens (inside the wheel, or ``notebooks/`` of a source checkout)."""
+    """The review notebooks shipped with llmlens (inside the wheel, or ``notebooks/`` of a source checkout).
+
+    >>> (notebooks_dir() / "00-quickstart.ipynb").exists()
+    True
+    """
     package = Path(llmlens.__file__).parent
     for candidate in (package / "_notebooks", package.parent / "notebooks"):
         if candidate.is_dir():

@@ -124,7 +124,14 @@ class Lens:
         )
 
     def close(self) -> None:
-        """Close the store, releasing its lock so other processes can open it."""
+        """Close the store, releasing its lock so other processes can open it.
+
+        >>> import llmlens
+        >>> lens = llmlens.open(":memory:")
+        >>> lens.close()
+        >>> lens.closed
+        True
+        """
         self._con.close()
         self.closed = True
 
@@ -151,7 +158,7 @@ class Lens:
                 for name, rows in info.tables.items()
                 if rows
             )
-            or "<tr><td colspan='2'><i>empty: load files with lens.load(...)</i></td></tr>"
+            or "<tr><td colspan='2'><i>no rows yet</i></td></tr>"
         )
         return (
             f"<div class='llmlens-summary'><b>llmlens</b> store <code>{where}</code> "

@@ -55,7 +55,18 @@ def _located(con: duckdb.DuckDBPyConnection, error: duckdb.Error, query: str, pa
 
 
 def sql_error(error: duckdb.Error, query: str) -> SQLError:
-    """Turn a DuckDB error (plain or ``errors_as_json``) into an :class:`SQLError` with a position marker."""
+    """Turn a DuckDB error (plain or ``errors_as_json``) into an :class:`SQLError` with a position marker.
+
+    >>> con = duckdb.connect()
+    >>> try:
+    ...     con.execute("SELECT 'a'::INTEGER")
+    ... except duckdb.Error as error:
+    ...     print(sql_error(error, "SELECT 'a'::INTEGER"))
+    Conversion Error: Could not convert string 'a' to INT32
+    <BLANKLINE>
+    LINE 1: SELECT 'a'::INTEGER
+                      ^^^^^^^^^
+    """
     text = str(error)
     head, _, body = text.partition(": ")
     try:

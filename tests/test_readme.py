@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -37,3 +39,21 @@ def test_every_documented_cli_command_exists() -> None:
     assert subparsers is not None
     actions = [a for a in subparsers._group_actions if hasattr(a, "choices") and a.choices]
     assert documented <= set(actions[0].choices)
+
+
+def test_the_tour_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every python and %%lens block of the README's tour runs, in order, in one IPython shell."""
+    from IPython.testing.globalipapp import get_ipython
+
+    readme = (ROOT / "README.md").read_text()
+    tour = readme.split("## A 60-second tour")[1].split("\n## ")[0]
+    blocks = re.findall(r"```(python|sql)\n(.*?)```", tour, re.S)
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)
+    shell = get_ipython()
+    for _, source in blocks:
+        result = shell.run_cell(source)
+        assert result.success, f"README block failed:\n{source}\n{result.error_in_exec or result.error_before_exec}"
+    assert len(shell.user_ns["slow"]) > 0
+    assert shell.user_ns["vectors"].num_rows == 2_000
+    assert len(shell.user_ns["loss"]) > 1_000

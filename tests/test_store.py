@@ -173,3 +173,13 @@ def test_opening_the_same_file_in_two_modes_in_one_process_is_explained(tmp_path
     path = tmp_path / "lens.duckdb"
     with llmlens.open(path), pytest.raises(llmlens.StoreError, match="already open in this process"):
         llmlens.open(path, read_only=True)
+
+
+def test_the_html_summary_escapes_the_path(tmp_path: Path) -> None:
+    hostile = tmp_path / "<img src=x onerror=alert(1)>"
+    with llmlens.open(hostile / "lens.duckdb") as lens:
+        lens.sql("INSERT INTO runs (run_id) VALUES ('r1')")
+        html = lens._repr_html_()
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<code>runs</code>" in html

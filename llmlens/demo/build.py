@@ -29,7 +29,7 @@ def insert_demo(lens: Lens, *, seed: int = 0, progress: bool = True) -> dict[str
     """Generate the demo workloads from ``seed`` and insert them into ``lens``; return rows added per table.
 
     >>> import llmlens
-    >>> with llmlens.open(":memory:") as lens:  # doctest: +SKIP
+    >>> with llmlens.open(":memory:") as lens:
     ...     insert_demo(lens, progress=False)["spans"] > 10_000
     True
     """

@@ -43,12 +43,21 @@ def available_migrations() -> list[Migration]:
 
 
 def latest_version() -> int:
-    """The schema version this llmlens writes."""
+    """The schema version this llmlens writes.
+
+    >>> latest_version() >= 4
+    True
+    """
     return len(available_migrations())
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The store's schema version; 0 for an empty database; None for a database that is not a store."""
+    """The store's schema version; 0 for an empty database; None for a database that is not a store.
+
+    >>> con = duckdb.connect()
+    >>> current_version(con), len(migrate(con)) == current_version(con)
+    (0, True)
+    """
     tables = {
         row[0]
         for row in con.execute(
@@ -65,7 +74,14 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def check_version(con: duckdb.DuckDBPyConnection, path: str, *, read_only: bool) -> int:
-    """Return the store's version after checking this llmlens can use it; raise a clear error otherwise."""
+    """Return the store's version after checking this llmlens can use it; raise a clear error otherwise.
+
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE orders (id INTEGER)")
+    >>> check_version(con, "shop.duckdb", read_only=False)
+    Traceback (most recent call last):
+    llmlens.errors.StoreError: shop.duckdb is a DuckDB database but not an llmlens store ...
+    """
     version = current_version(con)
     latest = latest_version()
     if version is None:
