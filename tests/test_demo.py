@@ -190,3 +190,18 @@ def test_open_builds_on_first_use_then_reuses(tmp_path: Path) -> None:
         assert lens.sql("SELECT count(*) AS n FROM annotations WHERE name = 'check'").n[0] == 1
     with llmlens.demo.open(path, rebuild=True) as lens:
         assert lens.sql("SELECT count(*) AS n FROM annotations WHERE name = 'check'").n[0] == 0
+
+
+def test_rebuilding_never_replaces_a_store_with_real_data(tmp_path: Path) -> None:
+    path = tmp_path / "team.duckdb"
+    with llmlens.open(path) as lens:
+        lens.sql("INSERT INTO sources (uri, format) VALUES ('/data/traces.jsonl', 'otlp-json')")
+    with pytest.raises(llmlens.LensError, match="not replacing it"):
+        llmlens.demo.build(path, progress=False)
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("my notes")
+    with pytest.raises(llmlens.LensError, match="not a demo store"):
+        llmlens.demo.open(notes, rebuild=True)
+    assert notes.read_text() == "my notes"
+    with llmlens.open(path, read_only=True) as lens:
+        assert lens.info().sources == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,12 +98,18 @@ def _tool(rows: _Rows, clock: _Clock, trace: str, parent: str, span: str, agent:
     )  # fmt: skip
 
 
+def _new_traces(
+    rng: np.random.Generator, count: int, *, max_spans: int
+) -> tuple[list[str], np.ndarray[Any, Any], Iterator[str]]:
+    """Trace ids, start instants within the demo week, and a supply of span ids."""
+    starts = epoch_us(WEEK_END) - rng.integers(0, 7 * 86_400_000_000, count)
+    return hex_ids(rng, count, 32), starts, iter(hex_ids(rng, count * max_spans, 16))
+
+
 def tool_loops(rng: np.random.Generator) -> _Rows:
     """Single-agent traces: think, call tools, answer; run_sql fails often and the agent retries once."""
     rows = _Rows()
-    traces = hex_ids(rng, N_TOOL_LOOPS, 32)
-    starts = epoch_us(WEEK_END) - rng.integers(0, 7 * 86_400_000_000, N_TOOL_LOOPS)
-    ids = iter(hex_ids(rng, N_TOOL_LOOPS * 12, 16))
+    traces, starts, ids = _new_traces(rng, N_TOOL_LOOPS, max_spans=12)
     for trace, start in zip(traces, starts, strict=True):
         ask, tools = _TASKS[rng.integers(0, len(_TASKS))]
         user = f"user-{int(rng.integers(0, 300)):04d}"
@@ -144,9 +151,7 @@ def _handoffs(agent: str) -> list[str]:
 def network(rng: np.random.Generator) -> _Rows:
     """Multi-agent traces: triage hands off to specialists; some bounce billing <-> triage until max turns."""
     rows = _Rows()
-    traces = hex_ids(rng, N_NETWORK, 32)
-    starts = epoch_us(WEEK_END) - rng.integers(0, 7 * 86_400_000_000, N_NETWORK)
-    ids = iter(hex_ids(rng, N_NETWORK * 60, 16))
+    traces, starts, ids = _new_traces(rng, N_NETWORK, max_spans=60)
     for trace, start in zip(traces, starts, strict=True):
         ask, route = _NETWORK_ASKS[rng.integers(0, len(_NETWORK_ASKS))]
         looping = len(route) == 3 and rng.random() < 0.7

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 import llmlens
 from llmlens.demo import agents, rag, training
+from llmlens.errors import LensError
 from llmlens.lens import Lens
 
 DEFAULT_PATH = Path(".llmlens") / "demo.duckdb"
@@ -75,12 +76,25 @@ def build(path: str | os.PathLike[str] = DEFAULT_PATH, *, seed: int = 0, progres
     True
     """
     target = Path(path).expanduser().resolve()
+    if target.exists():
+        _check_is_demo(target)
     for leftover in (target, target.with_name(target.name + ".wal")):
         leftover.unlink(missing_ok=True)
     with llmlens.open(target) as lens:
         insert_demo(lens, seed=seed, progress=progress)
         lens.con.execute("CHECKPOINT")
     return target
+
+
+def _check_is_demo(path: Path) -> None:
+    """Refuse to replace a file that holds anything but demo data: a rebuild deletes it."""
+    try:
+        with llmlens.open(path, read_only=True) as lens:
+            other = lens.sql("SELECT count(*) AS n FROM sources WHERE format <> 'llmlens-demo'").n[0]
+    except LensError as error:
+        raise LensError(f"{path} is not a demo store ({error}); not replacing it with demo data") from error
+    if other:
+        raise LensError(f"{path} holds {other} loaded sources besides demo data; not replacing it with demo data")
 
 
 def open(
