@@ -50,8 +50,9 @@ def open(path: str | os.PathLike[str] | None = None, read_only: bool = False) ->
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the ``%lens`` line magic and the ``%%lens`` SQL cell magic; IPython calls it on ``%load_ext llmlens``.
 
-    >>> from IPython.testing.globalipapp import get_ipython
-    >>> shell = get_ipython()
+    >>> from IPython.testing import globalipapp
+    >>> globalipapp.start_ipython()
+    >>> shell = globalipapp.get_ipython()
     >>> load_ipython_extension(shell)
     >>> "lens" in shell.magics_manager.magics["cell"]
     True

@@ -79,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("db", nargs="?", default=None, help="store file (default: $LLMLENS_DB or .llmlens/lens.duckdb)")
     info.set_defaults(handler=_info)
 
+    load = commands.add_parser(
+        "load",
+        help="load trace files into a store",
+        description="Load trace files (paths, globs or folders) into a store; formats are detected from content.",
+    )
+    load.add_argument("paths", nargs="+", help="files, globs or folders")
+    load.add_argument("--db", default=None, help="store file (default: $LLMLENS_DB or .llmlens/lens.duckdb)")
+    load.add_argument("--format", default=None, help="force a format instead of detecting it")
+    load.set_defaults(handler=_load)
+
     sql = commands.add_parser(
         "sql",
         usage="llmlens sql [-h] [--format {table,csv,json}] [--max-rows N] [--write] [DB] QUERY",
@@ -104,6 +114,13 @@ def _info(args: argparse.Namespace) -> int:
         if len(recent):
             print("\nlatest sources:")
             print(recent.to_string(index=False))
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    with llmlens.open(args.db) as lens:
+        report = lens.load(*args.paths, format=args.format)
+    print(report)
     return 0
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from llmlens.loaders.report import LoadReport
+
 
 @dataclass(frozen=True)
 class StoreInfo:
@@ -84,6 +86,22 @@ class Lens:
         """
         return run(self._con, query, params, _to_arrow)
 
+    def load(self, *paths: str | os.PathLike[str], format: str | None = None, progress: bool = True) -> LoadReport:
+        """Load trace files (paths, globs or folders) into the store; see :func:`llmlens.loaders.load`.
+
+        Formats are detected from content, not names; ``format=`` forces one. Each file loads in one
+        transaction; records that cannot be used go to the ``rejects`` table, and the report says why.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     lens.load("/no/such/traces.jsonl")
+        Traceback (most recent call last):
+        llmlens.loaders.files.LoadError: no file matches '/no/such/traces.jsonl'
+        """
+        from llmlens.loaders import load
+
+        return load(self, *paths, format=format, progress=progress)
+
     def tables(self) -> dict[str, int]:
         """Row count of every llmlens table and view, by name.
 
@@ -101,7 +119,7 @@ class Lens:
         ]
         counts: dict[str, int] = {}
         for name in names:
-            row = self._con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            row = self._con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0]
             counts[name] = int(row[0]) if row else 0
         return counts
 

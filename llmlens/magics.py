@@ -19,6 +19,8 @@ from llmlens.query import python_references
 if TYPE_CHECKING:
     import pandas as pd
 
+    from llmlens.loaders.report import LoadReport
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports problems as IPython usage errors instead of exiting the kernel."""
@@ -52,7 +54,7 @@ class LensMagics(Magics):
 
     @line_cell_magic
     def lens(self, line: str, cell: str | None = None) -> Any:
-        """%lens help | open | info | demo | close ...; %%lens [-o NAME] runs SQL."""
+        """%lens help | open | info | load | demo | close ...; %%lens [-o NAME] runs SQL."""
         if cell is None:
             return self._run_command(line)
         return self._run_sql_cell(line, cell)
@@ -87,11 +89,15 @@ class LensMagics(Magics):
         demo_parser = parser("demo", "Open the demo store, building it on first use.")
         demo_parser.add_argument("--rebuild", action="store_true", help="build it again from scratch")
         demo_parser.add_argument("--seed", type=int, default=0)
+        load_parser = parser("load", "Load trace files (paths, globs or folders) into the current store.")
+        load_parser.add_argument("paths", nargs="+")
+        load_parser.add_argument("--format", default=None, help="force a format instead of detecting it")
         close_parser = parser("close", "Close the current store, releasing its lock.")
         return [
             _Command("help", help_parser.description or "", help_parser, lambda _: self._help()),
             _Command("open", open_parser.description or "", open_parser, self._open),
             _Command("info", info_parser.description or "", info_parser, lambda _: self._info()),
+            _Command("load", load_parser.description or "", load_parser, self._load),
             _Command("demo", demo_parser.description or "", demo_parser, self._demo),
             _Command("close", close_parser.description or "", close_parser, lambda _: self._close()),
         ]
@@ -108,6 +114,9 @@ class LensMagics(Magics):
 
     def _info(self) -> None:
         print(self._lens().info())
+
+    def _load(self, args: argparse.Namespace) -> LoadReport:
+        return self._lens().load(*args.paths, format=args.format)
 
     def _demo(self, args: argparse.Namespace) -> Lens:
         from llmlens import demo

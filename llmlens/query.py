@@ -192,3 +192,18 @@ def _closing_quote(query: str, start: int) -> int:
             return i + 1
         i += 1
     return len(query)
+
+
+def run_script(con: duckdb.DuckDBPyConnection, script: str, params: Mapping[str, Any] | None = None) -> None:
+    """Run the statements of ``script`` (separated by ``;`` at a line end) in order, binding to each the
+    ``$name`` parameters it uses.
+
+    >>> con = duckdb.connect()
+    >>> run_script(con, "CREATE TABLE t (x INTEGER);\\nINSERT INTO t VALUES ($x);", {"x": 7})
+    >>> con.execute("SELECT x FROM t").fetchall()
+    [(7,)]
+    """
+    for statement in script.split(";\n"):
+        if statement.strip():
+            used = {name: value for name, value in (params or {}).items() if f"${name}" in statement}
+            con.execute(statement, used or None)

@@ -6,6 +6,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,14 @@ def hold_store() -> Iterator[Callable[..., Holder]]:
     for holder in holders:
         if holder.process.poll() is None:
             holder.stop()
+
+
+@pytest.fixture(scope="session")
+def shell() -> Any:
+    """The one IPython shell of the test session, with the llmlens extension loaded."""
+    from IPython.testing import globalipapp
+
+    globalipapp.start_ipython()
+    ipython = globalipapp.get_ipython()  # rebound by start_ipython to the running shell
+    ipython.run_line_magic("load_ext", "llmlens")
+    return ipython

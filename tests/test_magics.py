@@ -6,16 +6,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
 
 import llmlens
 from llmlens.lens import current_lens
 
 
-@pytest.fixture(scope="module")
-def ip() -> Any:
-    shell = get_ipython()
-    shell.run_line_magic("load_ext", "llmlens")
+@pytest.fixture
+def ip(shell: Any) -> Any:
     return shell
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,16 +42,13 @@ def test_every_documented_cli_command_exists() -> None:
     assert documented <= set(actions[0].choices)
 
 
-def test_the_tour_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tour_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: Any) -> None:
     """Every python and %%lens block of the README's tour runs, in order, in one IPython shell."""
-    from IPython.testing.globalipapp import get_ipython
-
     readme = (ROOT / "README.md").read_text()
     tour = readme.split("## A 60-second tour")[1].split("\n## ")[0]
     blocks = re.findall(r"```(python|sql)\n(.*?)```", tour, re.S)
     assert len(blocks) >= 4
     monkeypatch.chdir(tmp_path)
-    shell = get_ipython()
     for _, source in blocks:
         result = shell.run_cell(source)
         assert result.success, f"README block failed:\n{source}\n{result.error_in_exec or result.error_before_exec}"

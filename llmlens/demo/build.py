@@ -45,7 +45,7 @@ def insert_demo(lens: Lens, *, seed: int = 0, progress: bool = True) -> dict[str
                 "INSERT INTO sources (uri, format, llmlens_version, options) VALUES (?, 'llmlens-demo', ?, ?) "
                 "RETURNING source_id",
                 [f"llmlens-demo://{name}?seed={seed}", llmlens.__version__, json.dumps({"seed": seed})],
-            ).fetchone()
+            ).fetchall()[0]
             assert row is not None
             source_id = int(row[0])
             counts = {}

@@ -65,11 +65,11 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int | None:
         ).fetchall()
     }
     if HISTORY_TABLE in tables:
-        row = con.execute(f"SELECT max(version) FROM {HISTORY_TABLE}").fetchone()
+        row = con.execute(f"SELECT max(version) FROM {HISTORY_TABLE}").fetchall()[0]
         return int(row[0]) if row and row[0] is not None else 0
     views = con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
-    ).fetchone()
+    ).fetchall()[0]
     return 0 if not tables and not (views and views[0]) else None
 
 

@@ -53,7 +53,7 @@ COMMENT ON COLUMN spans.session_id IS 'Session or conversation id.';
 COMMENT ON COLUMN spans.user_id IS 'End-user id.';
 COMMENT ON COLUMN spans.agent_name IS 'Agent that owns the span (gen_ai.agent.name, agent.name, graph node).';
 COMMENT ON COLUMN spans.service_name IS 'service.name from the resource.';
-COMMENT ON COLUMN spans.attributes IS 'All remaining span attributes, as a JSON object with the original keys.';
+COMMENT ON COLUMN spans.attributes IS 'Every span attribute as a JSON object with its original key (mapped ones too, so nothing is lost).';
 COMMENT ON COLUMN spans.resource IS 'Resource and scope attributes, as a JSON object.';
 COMMENT ON COLUMN spans.events IS 'Span events (name, time, attributes), as a JSON list.';
 

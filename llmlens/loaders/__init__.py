@@ -1,0 +1,122 @@
+"""Loaders: files in, rows into the store, one transaction per file, nothing lost.
+
+A loader stages rows in temporary tables with SQL over the file's records; rejected records go to the
+``rejects`` table with their line, byte offset, reason and the raw bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+from tqdm.auto import tqdm
+
+from llmlens._version import __version__
+from llmlens.loaders import otlp_json
+from llmlens.loaders.detect import SNIFF_BYTES, sniff
+from llmlens.loaders.files import LoadError, excerpt, expand, first_json_line_is_complete, read_records
+from llmlens.loaders.report import FileReport, LoadReport
+from llmlens.loaders.spans import write_staged
+
+if TYPE_CHECKING:
+    from llmlens.lens import Lens
+
+__all__ = ["FORMATS", "FileReport", "LoadError", "LoadReport", "load"]
+
+FORMATS: dict[str, Callable[[duckdb.DuckDBPyConnection, int], None]] = {otlp_json.NAME: otlp_json.stage}
+"""Format name -> function that stages the registered records of one file."""
+
+
+def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, progress: bool = True) -> LoadReport:
+    """Load files (paths, globs or folders) into ``lens``; formats are detected from content unless forced.
+
+    >>> import llmlens, json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "trace.json"
+    >>> span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat"}
+    >>> _ = path.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
+    >>> with llmlens.open(":memory:") as lens:
+    ...     lens.load(path, progress=False).rows_added["spans"]
+    1
+    """
+    if format is not None and format not in FORMATS:
+        raise LoadError(f"unknown format {format!r}; llmlens reads: {', '.join(sorted(FORMATS))}")
+    files = expand(paths)
+    report = LoadReport()
+    for path in tqdm(files, desc="llmlens load", unit="file", disable=not progress or len(files) < 2):
+        report.files.append(_load_file(lens, path, format))
+    return report
+
+
+def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
+    started = time.perf_counter()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise LoadError(f"cannot read {path}: {error.strerror or error}") from error
+    name = forced or sniff(data[:SNIFF_BYTES])
+    if name is None:
+        shown = excerpt(data[:80]).replace("\n", " ")
+        raise LoadError(
+            f"cannot tell the format of {path} (it starts with {shown!r}). "
+            f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
+        )
+    records = read_records(data, whole_document=not first_json_line_is_complete(data))
+    report = FileReport(str(path), name)
+    con = lens.con
+    previous = con.execute(
+        "SELECT source_id FROM sources WHERE content_hash = ? AND format = ? ORDER BY source_id DESC LIMIT 1",
+        [records.content_hash, name],
+    ).fetchall()
+    if previous:
+        report.skipped = f"same content already loaded as source {previous[0][0]}"
+        report.seconds = time.perf_counter() - started
+        return report
+    con.execute("BEGIN TRANSACTION")
+    try:
+        source_id = _register_source(con, path, name, digest=records.content_hash, size=records.size, forced=forced)
+        _reject_undecodable(con, source_id, records.undecodable)
+        con.register("llmlens_records", records.table)
+        FORMATS[name](con, source_id)
+        report.rows_added = write_staged(con, source_id)
+        con.unregister("llmlens_records")
+        rejects = con.execute(
+            "SELECT count(*), list(reason ORDER BY line, byte_offset)[1:3] FROM rejects WHERE source_id = ?",
+            [source_id],
+        ).fetchall()[0]
+        report.rejected, report.reasons = (int(rejects[0]), list(rejects[1] or []))
+        report.seconds = time.perf_counter() - started
+        con.execute(
+            "UPDATE sources SET rows_added = ?::MAP(VARCHAR, BIGINT), rows_rejected = ?, seconds = ? "
+            "WHERE source_id = ?",
+            [report.rows_added, report.rejected, report.seconds, source_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return report
+
+
+def _register_source(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, *, digest: str, size: int, forced: str | None
+) -> int:
+    row = con.execute(
+        "INSERT INTO sources (uri, format, content_hash, size_bytes, llmlens_version, options) "
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING source_id",
+        [str(path), name, digest, size, __version__, '{"format": "forced"}' if forced else None],
+    ).fetchall()[0]
+    assert row is not None
+    return int(row[0])
+
+
+def _reject_undecodable(con: duckdb.DuckDBPyConnection, source_id: int, rows: list[tuple[int, int, bytes]]) -> None:
+    if rows:
+        con.executemany(
+            "INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw) "
+            "VALUES (?, ?, ?, ?, 'not valid UTF-8 text', ?, ?)",
+            [[source_id, f"line {line}", line, offset, excerpt(raw), raw] for line, offset, raw in rows],
+        )

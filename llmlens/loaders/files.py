@@ -1,0 +1,95 @@
+"""Finding the files to load, and reading them as records without losing the ones that cannot be decoded."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from llmlens.errors import LensError
+
+EXCERPT = 200
+
+
+class LoadError(LensError):
+    """A file cannot be loaded at all (missing, unreadable, unknown format)."""
+
+
+def expand(paths: tuple[str | os.PathLike[str], ...]) -> list[Path]:
+    """Files named by ``paths``: files as given, globs expanded, folders walked; sorted, no duplicates.
+
+    >>> expand(())
+    []
+    """
+    found: list[Path] = []
+    for item in paths:
+        text = os.fspath(item)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        elif glob.has_magic(text):
+            pattern = str(Path(text).expanduser())
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())  # noqa: PTH207
+        else:
+            matches = [path] if path.is_file() else []
+        if not matches:
+            raise LoadError(f"no file matches {text!r}")
+        found += [m.resolve() for m in matches if m.resolve() not in found]
+    return found
+
+
+@dataclass(frozen=True)
+class Records:
+    """A file split into records (lines, or the whole document), plus the ones that are not UTF-8 text."""
+
+    table: pa.Table  # line, byte_offset, text
+    undecodable: list[tuple[int, int, bytes]]  # line, byte_offset, raw
+    content_hash: str
+    size: int
+
+
+def read_records(data: bytes, *, whole_document: bool) -> Records:
+    """Split ``data`` into JSON-Lines records (or one record), keeping every line that fails to decode.
+
+    >>> read_records(b'{"a": 1}\\n\\xff\\n', whole_document=False).undecodable
+    [(2, 9, b'\\xff')]
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    lines, offsets, texts, bad = [], [], [], []
+    chunks = [data] if whole_document else data.split(b"\n")
+    offset = 0
+    for number, chunk in enumerate(chunks, start=1):
+        if chunk.strip():
+            try:
+                texts.append(chunk.decode("utf-8"))
+                lines.append(number)
+                offsets.append(offset)
+            except UnicodeDecodeError:
+                bad.append((number, offset, chunk))
+        offset += len(chunk) + 1
+    table = pa.table({"line": pa.array(lines, pa.int64()), "byte_offset": pa.array(offsets, pa.int64()),
+                      "text": pa.array(texts, pa.string())})  # fmt: skip
+    return Records(table, bad, digest, len(data))
+
+
+def first_json_line_is_complete(data: bytes) -> bool:
+    """True when the first non-empty line is a JSON value on its own (JSON Lines), not the start of a document."""
+    for line in data[:1_000_000].split(b"\n"):
+        if line.strip():
+            try:
+                json.loads(line)
+            except ValueError:
+                return False
+            return True
+    return False
+
+
+def excerpt(raw: bytes | str) -> str:
+    """The first characters of a record, for display."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    return text[:EXCERPT]

@@ -1,0 +1,34 @@
+"""Writing staged spans into the store: the latest version of a span wins, and its old child rows go with it."""
+
+from __future__ import annotations
+
+import duckdb
+
+from llmlens.query import run_script
+
+STAGED_SPAN_COLUMNS = ("n", "line", "byte_offset", "span")
+
+REPLACE = """
+CREATE OR REPLACE TEMP TABLE llmlens_new_spans AS
+SELECT * EXCLUDE (version) FROM (
+    SELECT *, row_number() OVER (PARTITION BY trace_id, span_id ORDER BY n DESC) AS version FROM llmlens_stage_spans
+) WHERE version = 1;
+DELETE FROM spans USING llmlens_new_spans s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id;
+DELETE FROM edges USING llmlens_new_spans s WHERE edges.src_trace_id = s.trace_id AND edges.src_span_id = s.span_id;
+INSERT INTO spans BY NAME SELECT $source_id AS source_id, * EXCLUDE (n, line, byte_offset, span) FROM llmlens_new_spans;
+INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_stage_edges WHERE dst_span_id IS NOT NULL;
+"""
+
+
+def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
+    """Move ``llmlens_stage_spans`` and ``llmlens_stage_edges`` into the store; return rows added per table.
+
+    Loading a span that is already stored (same trace and span id) replaces it, so loading a file twice,
+    or two overlapping exports, leaves one copy of each span.
+    """
+    run_script(con, REPLACE, {"source_id": source_id})
+    added = {}
+    for table in ("spans", "edges"):
+        row = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchall()[0]
+        added[table] = int(row[0]) if row else 0
+    return added

@@ -1,0 +1,95 @@
+"""OTLP trace files written from spans made by the real OpenTelemetry SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from google.protobuf.json_format import MessageToDict
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, Status, StatusCode
+
+
+def rag_spans() -> list[ReadableSpan]:
+    """A RAG request traced with OpenInference and OpenTelemetry GenAI attributes, as instrumentors set them."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot", "deployment.environment": "ci"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("openinference.instrumentation.test", "1.2.3")
+    with tracer.start_as_current_span(
+        "rag",
+        attributes={
+            "openinference.span.kind": "CHAIN",
+            "session.id": "s-1",
+            "user.id": "u-7",
+            "input.value": "How much is Pro?",
+        },
+    ):
+        with tracer.start_as_current_span("retrieve", attributes={"openinference.span.kind": "RETRIEVER"}) as retrieve:
+            retrieve.add_event("cache_miss", {"shard": 3})
+        with tracer.start_as_current_span(
+            "ChatCompletion",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "openinference.span.kind": "LLM",
+                "llm.model_name": "gpt-4o-mini",
+                "llm.provider": "openai",
+                "llm.token_count.prompt": 97,
+                "llm.token_count.completion": 12,
+                "llm.token_count.total": 109,
+                "output.value": "Pro costs $59.",
+                "llm.invocation_parameters": '{"temperature": 0.2}',
+                "tag.tags": ["pricing", "faq"],
+                "llm.cost.total": 0.0000217,
+            },
+            links=[Link(retrieve.get_span_context(), {"link.reason": "grounding"})],
+        ):
+            pass
+        with tracer.start_as_current_span(
+            "chat gpt-4o",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.response.model": "gpt-4o-2024-08-06",
+                "gen_ai.usage.input_tokens": 40,
+                "gen_ai.usage.output_tokens": 8,
+                "gen_ai.agent.name": "pricing_agent",
+            },
+        ) as failing:
+            failing.set_status(Status(StatusCode.ERROR, "rate limited"))
+    provider.shutdown()
+    return list(exporter.get_finished_spans())
+
+
+def protobuf_json(spans: Sequence[ReadableSpan]) -> dict[str, object]:
+    """ExportTraceServiceRequest as protobuf's JSON mapping writes it: base64 ids, int64 as strings."""
+    return MessageToDict(encode_spans(spans))
+
+
+def hex_ids(document: object) -> object:
+    """The same document with hex ids, as the OTLP file exporter specification asks."""
+    import base64
+
+    if isinstance(document, dict):
+        return {
+            key: base64.b64decode(value).hex()
+            if key in ("traceId", "spanId", "parentSpanId") and value
+            else hex_ids(value)
+            for key, value in document.items()
+        }
+    if isinstance(document, list):
+        return [hex_ids(item) for item in document]
+    return document
+
+
+def write_jsonl(path: Path, documents: Sequence[object]) -> Path:
+    path.write_text("".join(json.dumps(document) + "\n" for document in documents))
+    return path
