@@ -93,3 +93,92 @@ def hex_ids(document: object) -> object:
 def write_jsonl(path: Path, documents: Sequence[object]) -> Path:
     path.write_text("".join(json.dumps(document) + "\n" for document in documents))
     return path
+
+
+def conversation_spans() -> list[ReadableSpan]:
+    """Spans carrying messages, retrieved documents and embeddings in each convention's own shape."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "conventions"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("fixtures")
+    openinference = {
+        "openinference.span.kind": "LLM",
+        "llm.input_messages.0.message.role": "system",
+        "llm.input_messages.0.message.content": "You are terse.",
+        "llm.input_messages.1.message.role": "user",
+        "llm.input_messages.1.message.contents.0.message_content.type": "text",
+        "llm.input_messages.1.message.contents.0.message_content.text": "Weather in ",
+        "llm.input_messages.1.message.contents.1.message_content.type": "text",
+        "llm.input_messages.1.message.contents.1.message_content.text": "Paris?",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.id": "call_1",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "get_weather",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments": '{"city": "Paris"}',
+    }
+    with tracer.start_as_current_span("openinference llm", attributes=openinference):
+        pass
+    genai_input = [{"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]}]
+    genai_output = [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "text", "content": "Let me check."},
+                {"type": "tool_call", "id": "1234", "name": "get_weather", "arguments": {"location": "Paris"}},
+            ],
+            "finish_reason": "tool_call",
+        }
+    ]
+    with tracer.start_as_current_span(
+        "chat gpt-4o",
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.input.messages": json.dumps(genai_input),
+            "gen_ai.output.messages": json.dumps(genai_output),
+        },
+    ):
+        pass
+    with tracer.start_as_current_span(
+        "openllmetry chat",
+        attributes={
+            "gen_ai.system": "openai",
+            "gen_ai.prompt.0.role": "user",
+            "gen_ai.prompt.0.content": "hello",
+            "gen_ai.completion.0.role": "assistant",
+            "gen_ai.completion.0.content": "hi there",
+            "gen_ai.completion.0.finish_reason": "stop",
+        },
+    ):
+        pass
+    with tracer.start_as_current_span(
+        "retrieve",
+        attributes={
+            "openinference.span.kind": "RETRIEVER",
+            "retrieval.documents.0.document.id": "doc-7",
+            "retrieval.documents.0.document.content": "Paris is sunny.",
+            "retrieval.documents.0.document.score": 0.91,
+            "retrieval.documents.0.document.metadata": '{"source": "wiki"}',
+            "retrieval.documents.1.document.id": "doc-2",
+            "retrieval.documents.1.document.score": 0.42,
+        },
+    ):
+        pass
+    with tracer.start_as_current_span(
+        "genai retrieval",
+        attributes={
+            "gen_ai.operation.name": "retrieval",
+            "gen_ai.retrieval.documents": json.dumps([{"id": "a", "score": 0.5}, {"id": "b", "score": 0.25}]),
+        },
+    ):
+        pass
+    with tracer.start_as_current_span(
+        "embed",
+        attributes={
+            "openinference.span.kind": "EMBEDDING",
+            "embedding.model_name": "text-embedding-3-small",
+            "embedding.embeddings.0.embedding.text": "Weather in Paris?",
+            "embedding.embeddings.0.embedding.vector": [0.25, -0.5, 1.0],
+        },
+    ):
+        pass
+    provider.shutdown()
+    return list(exporter.get_finished_spans())

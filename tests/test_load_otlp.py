@@ -236,3 +236,84 @@ def test_the_load_magic_and_command(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "1 spans" in capsys.readouterr().out
     with llmlens.open(tmp_path / "cli.duckdb", read_only=True) as lens:
         assert lens.info().tables["spans"] == 1
+
+
+@pytest.fixture
+def conventions(lens: llmlens.Lens, tmp_path: Path) -> llmlens.Lens:
+    from tests.otel_fixtures import conversation_spans
+
+    lens.load(write_jsonl(tmp_path / "c.jsonl", [protobuf_json(conversation_spans())]), progress=False)
+    return lens
+
+
+def _messages(lens: llmlens.Lens, span: str) -> list[dict[str, object]]:
+    frame = lens.sql(
+        "SELECT m.side, m.position, m.role, m.content, m.parts, m.finish_reason FROM messages m "
+        "JOIN spans s USING (trace_id, span_id) WHERE s.name = ? ORDER BY m.side, m.position",
+        [span],
+    )
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row in rows:
+        row["parts"] = json.loads(str(row["parts"])) if row["parts"] else None
+    return rows
+
+
+def test_openinference_flattened_messages_become_rows_with_parts(conventions: llmlens.Lens) -> None:
+    rows = _messages(conventions, "openinference llm")
+    assert [(r["side"], r["position"], r["role"]) for r in rows] == [
+        ("input", 0, "system"), ("input", 1, "user"), ("output", 0, "assistant")
+    ]  # fmt: skip
+    assert rows[0]["content"] == "You are terse."
+    assert rows[1]["content"] == "Weather in Paris?"
+    assert [p["content"] for p in rows[1]["parts"]] == ["Weather in ", "Paris?"]
+    assert rows[2]["parts"] == [
+        {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}
+    ]
+
+
+def test_genai_structured_and_deprecated_messages_become_rows(conventions: llmlens.Lens) -> None:
+    current = _messages(conventions, "chat gpt-4o")
+    assert [(r["side"], r["position"], r["role"]) for r in current] == [
+        ("input", 0, "user"),
+        ("output", 0, "assistant"),
+    ]
+    assert current[1]["content"] == "Let me check."
+    assert current[1]["finish_reason"] == "tool_call"
+    assert current[1]["parts"][1] == {
+        "type": "tool_call",
+        "id": "1234",
+        "name": "get_weather",
+        "arguments": {"location": "Paris"},
+    }
+    deprecated = _messages(conventions, "openllmetry chat")
+    assert [(r["side"], r["role"], r["content"], r["finish_reason"]) for r in deprecated] == [
+        ("input", "user", "hello", None), ("output", "assistant", "hi there", "stop")
+    ]  # fmt: skip
+
+
+def test_retrieved_documents_and_embeddings_are_kept(conventions: llmlens.Lens) -> None:
+    docs = conventions.sql(
+        "SELECT s.name, d.position, d.document_id, d.content, d.score, d.metadata FROM documents d "
+        "JOIN spans s USING (trace_id, span_id) ORDER BY s.name, d.position"
+    )
+    assert docs[["name", "position", "document_id"]].values.tolist() == [
+        ["genai retrieval", 0, "a"], ["genai retrieval", 1, "b"], ["retrieve", 0, "doc-7"], ["retrieve", 1, "doc-2"]
+    ]  # fmt: skip
+    assert docs.score.tolist() == [0.5, 0.25, 0.91, 0.42]
+    assert json.loads(docs.metadata[2]) == {"source": "wiki"}
+    vectors = conventions.sql(
+        "SELECT e.text, e.model, e.vector FROM embeddings e JOIN spans s USING (trace_id, span_id)"
+    )
+    assert vectors.text[0] == "Weather in Paris?" and vectors.model[0] == "text-embedding-3-small"
+    assert list(vectors.vector[0]) == [0.25, -0.5, 1.0]
+
+
+def test_reloading_a_span_replaces_its_messages_too(lens: llmlens.Lens, tmp_path: Path) -> None:
+    def attr(key: str, value: str) -> dict[str, object]:
+        return {"key": key, "value": {"stringValue": value}}
+
+    first = _span(TRACE, "0000000000000001", "chat", attributes=[attr("llm.input_messages.0.message.content", "v1")])
+    second = _span(TRACE, "0000000000000001", "chat", attributes=[attr("llm.input_messages.0.message.content", "v2")])
+    lens.load(write_jsonl(tmp_path / "a.jsonl", [_doc(first)]), write_jsonl(tmp_path / "b.jsonl", [_doc(second)]),
+              progress=False)  # fmt: skip
+    assert lens.sql("SELECT content FROM messages").content.tolist() == ["v2"]

@@ -179,6 +179,107 @@ FROM llmlens_stage_spans WHERE trace_id IS NULL OR span_id IS NULL;
 
 DELETE FROM llmlens_stage_spans WHERE trace_id IS NULL OR span_id IS NULL;
 
+CREATE OR REPLACE TEMP TABLE llmlens_message_fields AS
+SELECT n, CASE m['side'] WHEN 'prompt' THEN 'input' WHEN 'completion' THEN 'output' ELSE m['side'] END AS side,
+       CAST(m['position'] AS INTEGER) AS position, m['field'] AS field, value->>'$' AS text
+FROM (
+    SELECT n, value, CASE WHEN key LIKE 'llm.%' THEN
+            regexp_extract(key, '^llm\.(input|output)_messages\.(\d+)\.message\.(.+)$', ['side', 'position', 'field'])
+        ELSE regexp_extract(key, '^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$', ['side', 'position', 'field']) END AS m
+    FROM llmlens_attrs
+    WHERE key LIKE 'llm.input_messages.%' OR key LIKE 'llm.output_messages.%'
+       OR key LIKE 'gen_ai.prompt.%' OR key LIKE 'gen_ai.completion.%'
+)
+WHERE m['side'] <> '';
+
+CREATE OR REPLACE TEMP TABLE llmlens_stage_messages AS
+WITH text_parts AS (
+    SELECT n, side, position, CAST(regexp_extract(field, '^contents\.(\d+)\.', 1) AS INTEGER) AS i,
+           to_json({'type': 'text', 'content': max(text) FILTER (WHERE field LIKE '%.message_content.text')}) AS part,
+           max(text) FILTER (WHERE field LIKE '%.message_content.text') AS content
+    FROM llmlens_message_fields WHERE field LIKE 'contents.%'
+    GROUP BY ALL HAVING content IS NOT NULL
+), tool_calls AS (
+    SELECT n, side, position, CAST(regexp_extract(field, '^tool_calls\.(\d+)\.', 1) AS INTEGER) AS i,
+           to_json({'type': 'tool_call',
+                    'id': max(text) FILTER (WHERE field LIKE '%.tool_call.id'),
+                    'name': max(text) FILTER (WHERE field LIKE '%.tool_call.function.name'),
+                    'arguments': max(text) FILTER (WHERE field LIKE '%.tool_call.function.arguments')}) AS part
+    FROM llmlens_message_fields WHERE field LIKE 'tool_calls.%'
+    GROUP BY ALL
+), flat AS (
+    SELECT n, side, position,
+           max(text) FILTER (WHERE field = 'role') AS role,
+           max(text) FILTER (WHERE field = 'name') AS name,
+           max(text) FILTER (WHERE field = 'content') AS content,
+           max(text) FILTER (WHERE field = 'finish_reason') AS finish_reason
+    FROM llmlens_message_fields GROUP BY ALL
+)
+SELECT f.n, f.side, f.position, f.role, f.name,
+       coalesce(f.content, (SELECT string_agg(t.content, '' ORDER BY t.i) FROM text_parts t
+                            WHERE t.n = f.n AND t.side = f.side AND t.position = f.position)) AS content,
+       to_json(list_concat(
+           CASE WHEN f.content IS NOT NULL THEN [to_json({'type': 'text', 'content': f.content})] ELSE [] END,
+           coalesce((SELECT list(t.part ORDER BY t.i) FROM text_parts t
+                     WHERE t.n = f.n AND t.side = f.side AND t.position = f.position), []),
+           coalesce((SELECT list(c.part ORDER BY c.i) FROM tool_calls c
+                     WHERE c.n = f.n AND c.side = f.side AND c.position = f.position), []))) AS parts,
+       f.finish_reason
+FROM flat f
+UNION ALL
+SELECT n, side, CAST(position - 1 AS INTEGER), message->>'role', message->>'name',
+       (SELECT string_agg(p->>'content', '')
+        FROM unnest(from_json(coalesce(message->'parts', '[]'), '["JSON"]')) AS u(p)
+        WHERE p->>'type' = 'text'),
+       message->'parts', message->>'finish_reason'
+FROM (
+    SELECT n, CASE key WHEN 'gen_ai.input.messages' THEN 'input' ELSE 'output' END AS side,
+           unnest(from_json(TRY_CAST(value->>'$' AS JSON), '["JSON"]')) AS message,
+           generate_subscripts(from_json(TRY_CAST(value->>'$' AS JSON), '["JSON"]'), 1) AS position
+    FROM llmlens_attrs
+    WHERE key IN ('gen_ai.input.messages', 'gen_ai.output.messages')
+      AND json_type(TRY_CAST(value->>'$' AS JSON)) = 'ARRAY'
+);
+
+CREATE OR REPLACE TEMP TABLE llmlens_stage_documents AS
+SELECT n, CAST(m['position'] AS INTEGER) AS position,
+       max(value->>'$') FILTER (WHERE m['field'] = 'id') AS document_id,
+       max(value->>'$') FILTER (WHERE m['field'] = 'content') AS content,
+       TRY_CAST(max(value->>'$') FILTER (WHERE m['field'] = 'score') AS DOUBLE) AS score,
+       max(coalesce(TRY_CAST(value->>'$' AS JSON), value)) FILTER (WHERE m['field'] = 'metadata') AS metadata
+FROM (
+    SELECT n, value, regexp_extract(key, '^(?:retrieval\.documents|reranker\.output_documents)\.(\d+)\.document\.(.+)$',
+                                     ['position', 'field']) AS m
+    FROM llmlens_attrs WHERE key LIKE 'retrieval.documents.%' OR key LIKE 'reranker.output_documents.%'
+)
+WHERE m['position'] <> ''
+GROUP BY ALL
+UNION ALL
+SELECT n, CAST(position - 1 AS INTEGER), d->>'id', d->>'content', TRY_CAST(d->>'score' AS DOUBLE), d->'metadata'
+FROM (
+    SELECT n, unnest(from_json(TRY_CAST(value->>'$' AS JSON), '["JSON"]')) AS d,
+           generate_subscripts(from_json(TRY_CAST(value->>'$' AS JSON), '["JSON"]'), 1) AS position
+    FROM llmlens_attrs
+    WHERE key = 'gen_ai.retrieval.documents' AND json_type(TRY_CAST(value->>'$' AS JSON)) = 'ARRAY'
+);
+
+CREATE OR REPLACE TEMP TABLE llmlens_stage_embeddings AS
+SELECT e.n, 'text' AS role, e.text, m.model, e.vector
+FROM (
+    SELECT n, CAST(m['position'] AS INTEGER) AS position,
+           max(value->>'$') FILTER (WHERE m['field'] = 'text') AS text,
+           max(from_json(value, '["FLOAT"]')) FILTER (WHERE m['field'] = 'vector') AS vector
+    FROM (
+        SELECT n, value, regexp_extract(key, '^embedding\.embeddings\.(\d+)\.embedding\.(text|vector)$',
+                                         ['position', 'field']) AS m
+        FROM llmlens_attrs WHERE key LIKE 'embedding.embeddings.%'
+    )
+    WHERE m['position'] <> ''
+    GROUP BY ALL
+) e
+LEFT JOIN llmlens_mapped m USING (n)
+WHERE e.vector IS NOT NULL;
+
 CREATE OR REPLACE TEMP TABLE llmlens_stage_edges AS
 SELECT 'link' AS kind, llmlens_id(l->>'traceId', 32) AS dst_trace_id, llmlens_id(l->>'spanId', 16) AS dst_span_id,
        trace_id AS src_trace_id, span_id AS src_span_id, NULL AS label,
