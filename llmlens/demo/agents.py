@@ -144,6 +144,15 @@ def tool_loops(rng: np.random.Generator) -> _Rows:
     return rows
 
 
+def _agent_span(rows: _Rows, trace: str, span: str, root: str, agent: str, start: int, end: int, ask: str,
+                user: str) -> None:  # fmt: skip
+    rows.span(
+        trace_id=trace, span_id=span, parent_span_id=root, name=f"invoke_agent {agent}", kind="AGENT",
+        otel_kind="INTERNAL", start=start, end=end, status_code="OK", input_text=ask, user_id=user, agent_name=agent,
+        service_name="nimbus-agents", attributes=json.dumps({"gen_ai.agent.name": agent, "handoffs": _handoffs(agent)}),
+    )  # fmt: skip
+
+
 def _handoffs(agent: str) -> list[str]:
     return sorted(_ROUTES) if agent == "triage" else ["triage"]
 
@@ -165,12 +174,7 @@ def network(rng: np.random.Generator) -> _Rows:
         _llm(rows, rng, clock, trace, agent_span, next(ids), agent, ask, f"handoff to {route[0]}", user)
         for hop, target in enumerate(route):
             handoff, target_span = next(ids), next(ids)
-            rows.span(
-                trace_id=trace, span_id=agent_span, parent_span_id=root, name=f"invoke_agent {agent}", kind="AGENT",
-                otel_kind="INTERNAL", start=agent_start, end=clock.now + 500, status_code="OK", input_text=ask,
-                user_id=user, agent_name=agent, service_name="nimbus-agents",
-                attributes=json.dumps({"gen_ai.agent.name": agent, "handoffs": _handoffs(agent)}),
-            )  # fmt: skip
+            _agent_span(rows, trace, agent_span, root, agent, agent_start, clock.now + 500, ask, user)
             begin, end = clock.take(3, 0.2)
             rows.span(
                 trace_id=trace, span_id=handoff, parent_span_id=agent_span, name=f"handoff {agent} -> {target}",
@@ -189,37 +193,12 @@ def network(rng: np.random.Generator) -> _Rows:
             tool = _ROUTES.get(agent, ("search_docs",))[0]
             last = hop == len(route) - 1
             reply = "handoff to triage: this is about the plan price" if looping else "Resolved."
-            _llm(
-                rows,
-                rng,
-                clock,
-                trace,
-                agent_span,
-                next(ids),
-                agent,
-                ask,
-                reply if not last or looping else "Resolved.",
-                user,
-            )
+            answer = reply if not last or looping else "Resolved."
+            _llm(rows, rng, clock, trace, agent_span, next(ids), agent, ask, answer, user)
             if agent != "triage":
-                _tool(
-                    rows,
-                    clock,
-                    trace,
-                    agent_span,
-                    next(ids),
-                    agent,
-                    tool,
-                    json.dumps({"request": ask}),
-                    f"{tool} ok",
-                    user,
-                )
-        rows.span(
-            trace_id=trace, span_id=agent_span, parent_span_id=root, name=f"invoke_agent {agent}", kind="AGENT",
-            otel_kind="INTERNAL", start=agent_start, end=clock.now + 500, status_code="OK", input_text=ask,
-            user_id=user, agent_name=agent, service_name="nimbus-agents",
-            attributes=json.dumps({"gen_ai.agent.name": agent, "handoffs": _handoffs(agent)}),
-        )  # fmt: skip
+                request = json.dumps({"request": ask})
+                _tool(rows, clock, trace, agent_span, next(ids), agent, tool, request, f"{tool} ok", user)
+        _agent_span(rows, trace, agent_span, root, agent, agent_start, clock.now + 500, ask, user)
         rows.span(
             trace_id=trace, span_id=root, name="agent_run support_network", kind="CHAIN", otel_kind="SERVER",
             start=int(start), end=clock.now + 1_000, status_code="ERROR" if looping else "OK",
