@@ -47,6 +47,23 @@ CREATE OR REPLACE TEMP MACRO llmlens_anyvalue(v) AS CASE
         from_json(coalesce(json_extract(v, '$.kvlistValue.values'), '[]'), '["JSON"]'),
         lambda x: (json_extract_string(x, '$.key'), llmlens_scalar(json_extract(x, '$.value'))))))
     ELSE llmlens_scalar(v) END;
+CREATE OR REPLACE TEMP MACRO llmlens_value_json(v) AS CASE
+    WHEN v.stringValue IS NOT NULL THEN to_json(v.stringValue)
+    WHEN v.intValue IS NOT NULL THEN coalesce(to_json(TRY_CAST(v.intValue AS BIGINT)), to_json(v.intValue))
+    WHEN v.doubleValue IS NOT NULL THEN to_json(v.doubleValue)
+    WHEN v.boolValue IS NOT NULL THEN to_json(v.boolValue)
+    WHEN v.bytesValue IS NOT NULL THEN to_json(v.bytesValue)
+    WHEN v.arrayValue IS NOT NULL THEN llmlens_anyvalue(json_object('arrayValue', v.arrayValue))
+    WHEN v.kvlistValue IS NOT NULL THEN llmlens_anyvalue(json_object('kvlistValue', v.kvlistValue))
+    ELSE 'null'::JSON END;
+CREATE OR REPLACE TEMP MACRO llmlens_value_text(v) AS coalesce(
+    v.stringValue, v.intValue, CAST(v.doubleValue AS VARCHAR), CAST(v.boolValue AS VARCHAR), v.bytesValue,
+    CAST(CASE WHEN v.arrayValue IS NOT NULL OR v.kvlistValue IS NOT NULL THEN llmlens_value_json(v) END AS VARCHAR));
+CREATE OR REPLACE TEMP MACRO llmlens_attr(texts, name) AS list_filter(texts, lambda a: a.key = name)[-1].text;
+CREATE OR REPLACE TEMP MACRO llmlens_attributes_json(attributes) AS CAST(
+    '{' || coalesce(array_to_string(list_transform(attributes,
+        lambda a: CAST(to_json(a.key) AS VARCHAR) || ':' || CAST(llmlens_value_json(a.value) AS VARCHAR)), ','), '')
+    || '}' AS JSON);
 CREATE OR REPLACE TEMP MACRO llmlens_otel_kind(k) AS
     CASE upper(regexp_replace(coalesce(k, ''), '^(SPAN_KIND_|SpanKind\.)', ''))
     WHEN '1' THEN 'INTERNAL' WHEN '2' THEN 'SERVER' WHEN '3' THEN 'CLIENT' WHEN '4' THEN 'PRODUCER'
@@ -66,118 +83,130 @@ CREATE OR REPLACE TEMP MACRO llmlens_kind(openinference, operation) AS CASE
     ELSE 'UNKNOWN' END;
 """
 
+KEY_VALUES = (
+    "STRUCT(key VARCHAR, value STRUCT(stringValue VARCHAR, boolValue BOOLEAN, intValue VARCHAR, "
+    "doubleValue DOUBLE, bytesValue VARCHAR, arrayValue JSON, kvlistValue JSON))[]"
+)
+SPAN = (
+    f"STRUCT(traceId VARCHAR, spanId VARCHAR, parentSpanId VARCHAR, name VARCHAR, kind VARCHAR, "
+    f"startTimeUnixNano VARCHAR, endTimeUnixNano VARCHAR, attributes {KEY_VALUES}, events JSON, links JSON, "
+    f"status STRUCT(code VARCHAR, message VARCHAR))"
+)
+SCOPE_SPANS = f"STRUCT(scope STRUCT(name VARCHAR, version VARCHAR), spans {SPAN}[])"
+TRACES_DATA = f"STRUCT(resourceSpans STRUCT(resource STRUCT(attributes {KEY_VALUES}), scopeSpans {SCOPE_SPANS}[])[])"
+"""The OTLP JSON shape as a DuckDB type: records are parsed straight into it, the same way read_json parses."""
+
+CONVENTIONS: dict[str, tuple[str, ...]] = {
+    "openinference_kind": ("openinference.span.kind",),
+    "operation": ("gen_ai.operation.name",),
+    "model": ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "embedding.model_name"),
+    "provider": ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"),
+    "input_text": ("input.value", "gen_ai.input.messages", "gen_ai.prompt"),
+    "output_text": ("output.value", "gen_ai.output.messages", "gen_ai.completion"),
+    "input_tokens": ("gen_ai.usage.input_tokens", "llm.token_count.prompt", "gen_ai.usage.prompt_tokens"),
+    "output_tokens": ("gen_ai.usage.output_tokens", "llm.token_count.completion", "gen_ai.usage.completion_tokens"),
+    "total_tokens": ("llm.token_count.total", "gen_ai.usage.total_tokens"),
+    "cost_usd": ("llm.cost.total",),
+    "session_id": ("session.id", "gen_ai.conversation.id"),
+    "user_id": ("user.id",),
+    "agent_name": ("gen_ai.agent.name", "agent.name"),
+}
+"""Canonical column -> the attribute keys that fill it (OpenTelemetry GenAI current and deprecated, OpenInference),
+first present wins."""
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+MAPPED_KEYS = ", ".join(_sql_text(key) for keys in CONVENTIONS.values() for key in keys)
+MAPPED_COLUMNS = ",\n    ".join(
+    "coalesce(" + ", ".join(f"max(a.text) FILTER (WHERE a.key = {_sql_text(key)})" for key in keys) + f") AS {column}"
+    for column, keys in CONVENTIONS.items()
+)
+
+CHILD_KEYS = (
+    "a.key LIKE 'llm.input_messages.%' OR a.key LIKE 'llm.output_messages.%' OR a.key LIKE 'gen_ai.prompt.%' "
+    "OR a.key LIKE 'gen_ai.completion.%' OR a.key LIKE 'retrieval.documents.%' "
+    "OR a.key LIKE 'reranker.output_documents.%' OR a.key LIKE 'embedding.embeddings.%' "
+    "OR a.key IN ('gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.retrieval.documents')"
+)
+
 STAGE = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_docs AS
-SELECT line, byte_offset, text, TRY_CAST(text AS JSON) AS doc FROM llmlens_records;
+SELECT line, byte_offset, text, json_valid(text) AS is_json,
+       CASE WHEN json_valid(text) THEN TRY_CAST(CAST(text AS JSON) AS {TRACES_DATA}) END AS doc
+FROM llmlens_records;
 
 INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line, line, byte_offset,
-       CASE WHEN doc IS NULL THEN 'not valid JSON (truncated or corrupt record)'
+       CASE WHEN NOT is_json THEN 'not valid JSON (truncated or corrupt record)'
             ELSE 'not an OTLP TracesData object: no resourceSpans list' END,
        left(text, 200), encode(text)
 FROM llmlens_docs
-WHERE doc IS NULL OR json_type(doc->'resourceSpans') IS DISTINCT FROM 'ARRAY';
+WHERE doc.resourceSpans IS NULL;
 
 CREATE OR REPLACE TEMP TABLE llmlens_raw_spans AS
 WITH resource_spans AS (
-    SELECT line, byte_offset, unnest(from_json(doc->'resourceSpans', '["JSON"]')) AS r
-    FROM llmlens_docs WHERE json_type(doc->'resourceSpans') = 'ARRAY'
+    SELECT line, byte_offset, unnest(doc.resourceSpans) AS r FROM llmlens_docs WHERE doc.resourceSpans IS NOT NULL
 ), scope_spans AS (
-    SELECT line, byte_offset, r->'resource' AS resource,
-           unnest(from_json(coalesce(r->'scopeSpans', r->'instrumentationLibrarySpans', '[]'), '["JSON"]')) AS s
-    FROM resource_spans
+    SELECT line, byte_offset, r.resource.attributes AS resource, unnest(r.scopeSpans) AS s FROM resource_spans
 ), spans AS (
-    SELECT line, byte_offset, resource, coalesce(s->'scope', s->'instrumentationLibrary') AS scope,
-           unnest(from_json(coalesce(s->'spans', '[]'), '["JSON"]')) AS span
-    FROM scope_spans
+    SELECT line, byte_offset, resource, s.scope AS scope, unnest(s.spans) AS span FROM scope_spans
 )
-SELECT row_number() OVER () AS n, line, byte_offset, resource, scope, span FROM spans;
-
-CREATE OR REPLACE TEMP TABLE llmlens_attrs AS
-SELECT n, a->>'key' AS key, llmlens_anyvalue(a->'value') AS value
-FROM (SELECT n, unnest(from_json(coalesce(span->'attributes', '[]'), '["JSON"]')) AS a FROM llmlens_raw_spans)
-WHERE a->>'key' IS NOT NULL;
-
-CREATE OR REPLACE TEMP TABLE llmlens_resources AS
-SELECT n, json_group_object(key, value) AS resource,
-       max(value->>'$') FILTER (WHERE key = 'service.name') AS service_name
-FROM (
-    SELECT n, a->>'key' AS key, llmlens_anyvalue(a->'value') AS value
-    FROM (SELECT n, unnest(from_json(coalesce(resource->'attributes', '[]'), '["JSON"]')) AS a FROM llmlens_raw_spans)
-    UNION ALL SELECT n, 'otel.scope.name', to_json(scope->>'name') FROM llmlens_raw_spans
-        WHERE scope->>'name' IS NOT NULL
-    UNION ALL SELECT n, 'otel.scope.version', to_json(scope->>'version') FROM llmlens_raw_spans
-        WHERE scope->>'version' IS NOT NULL
-)
-WHERE key IS NOT NULL
-GROUP BY n;
+SELECT row_number() OVER () AS n, line, byte_offset, resource, scope, span,
+       list_transform(span.attributes, lambda a: {'key': a.key, 'text': llmlens_value_text(a.value)}) AS kv,
+       list_transform(resource, lambda a: {'key': a.key, 'text': llmlens_value_text(a.value)}) AS resource_kv
+FROM spans;
 
 CREATE OR REPLACE TEMP TABLE llmlens_mapped AS
-SELECT n,
-    json_group_object(key, value) AS attributes,
-    max(value->>'$') FILTER (WHERE key = 'openinference.span.kind') AS openinference_kind,
-    max(value->>'$') FILTER (WHERE key = 'gen_ai.operation.name') AS operation,
-    coalesce(max(value->>'$') FILTER (WHERE key = 'gen_ai.response.model'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.request.model'),
-             max(value->>'$') FILTER (WHERE key = 'llm.model_name'),
-             max(value->>'$') FILTER (WHERE key = 'embedding.model_name')) AS model,
-    coalesce(max(value->>'$') FILTER (WHERE key = 'gen_ai.provider.name'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.system'),
-             max(value->>'$') FILTER (WHERE key = 'llm.provider'),
-             max(value->>'$') FILTER (WHERE key = 'llm.system')) AS provider,
-    coalesce(max(value->>'$') FILTER (WHERE key = 'input.value'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.input.messages'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.prompt')) AS input_text,
-    coalesce(max(value->>'$') FILTER (WHERE key = 'output.value'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.output.messages'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.completion')) AS output_text,
-    TRY_CAST(coalesce(max(value->>'$') FILTER (WHERE key = 'gen_ai.usage.input_tokens'),
-             max(value->>'$') FILTER (WHERE key = 'llm.token_count.prompt'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.usage.prompt_tokens')) AS BIGINT) AS input_tokens,
-    TRY_CAST(coalesce(max(value->>'$') FILTER (WHERE key = 'gen_ai.usage.output_tokens'),
-             max(value->>'$') FILTER (WHERE key = 'llm.token_count.completion'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.usage.completion_tokens')) AS BIGINT) AS output_tokens,
-    TRY_CAST(coalesce(max(value->>'$') FILTER (WHERE key = 'llm.token_count.total'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.usage.total_tokens')) AS BIGINT) AS total_tokens,
-    TRY_CAST(max(value->>'$') FILTER (WHERE key = 'llm.cost.total') AS DOUBLE) AS cost_usd,
-    coalesce(max(value->>'$') FILTER (WHERE key = 'session.id'),
-             max(value->>'$') FILTER (WHERE key = 'gen_ai.conversation.id')) AS session_id,
-    max(value->>'$') FILTER (WHERE key = 'user.id') AS user_id,
-    coalesce(max(value->>'$') FILTER (WHERE key = 'gen_ai.agent.name'),
-             max(value->>'$') FILTER (WHERE key = 'agent.name')) AS agent_name
-FROM llmlens_attrs
+SELECT n, {MAPPED_COLUMNS}
+FROM (SELECT n, unnest(list_filter(kv, lambda a: a.key IN ({MAPPED_KEYS}))) AS a FROM llmlens_raw_spans)
 GROUP BY n;
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_spans AS
 SELECT s.n, s.line, s.byte_offset, s.span,
-    llmlens_id(s.span->>'traceId', 32) AS trace_id,
-    llmlens_id(s.span->>'spanId', 16) AS span_id,
-    llmlens_id(s.span->>'parentSpanId', 16) AS parent_span_id,
-    coalesce(s.span->>'name', '') AS name,
+    llmlens_id(span.traceId, 32) AS trace_id,
+    llmlens_id(span.spanId, 16) AS span_id,
+    llmlens_id(span.parentSpanId, 16) AS parent_span_id,
+    coalesce(span.name, '') AS name,
     llmlens_kind(m.openinference_kind, m.operation) AS kind,
-    llmlens_otel_kind(s.span->>'kind') AS otel_kind,
-    llmlens_time(s.span->>'startTimeUnixNano') AS start_time,
-    llmlens_time(s.span->>'endTimeUnixNano') AS end_time,
-    llmlens_status(s.span->'status'->>'code') AS status_code,
-    nullif(s.span->'status'->>'message', '') AS status_message,
-    m.model, m.provider, m.input_text, m.output_text, m.input_tokens, m.output_tokens,
-    coalesce(m.total_tokens, m.input_tokens + m.output_tokens) AS total_tokens, m.cost_usd,
-    m.session_id, m.user_id, m.agent_name, r.service_name,
-    coalesce(m.attributes, '{}') AS attributes, r.resource,
-    CASE WHEN json_array_length(s.span->'events') > 0 THEN s.span->'events' END AS events
+    llmlens_otel_kind(span.kind) AS otel_kind,
+    llmlens_time(span.startTimeUnixNano) AS start_time,
+    llmlens_time(span.endTimeUnixNano) AS end_time,
+    llmlens_status(span.status.code) AS status_code,
+    nullif(span.status.message, '') AS status_message,
+    m.model, m.provider, m.input_text, m.output_text,
+    TRY_CAST(m.input_tokens AS BIGINT) AS input_tokens,
+    TRY_CAST(m.output_tokens AS BIGINT) AS output_tokens,
+    coalesce(TRY_CAST(m.total_tokens AS BIGINT),
+             TRY_CAST(m.input_tokens AS BIGINT) + TRY_CAST(m.output_tokens AS BIGINT)) AS total_tokens,
+    TRY_CAST(m.cost_usd AS DOUBLE) AS cost_usd,
+    m.session_id, m.user_id, m.agent_name,
+    llmlens_attr(s.resource_kv, 'service.name') AS service_name,
+    llmlens_attributes_json(coalesce(span.attributes, [])) AS attributes,
+    llmlens_attributes_json(list_concat(coalesce(s.resource, []),
+        CASE WHEN s.scope.name IS NOT NULL
+             THEN [{'key': 'otel.scope.name', 'value': {'stringValue': s.scope.name}}] ELSE [] END,
+        CASE WHEN s.scope.version IS NOT NULL
+             THEN [{'key': 'otel.scope.version', 'value': {'stringValue': s.scope.version}}] ELSE [] END)) AS resource,
+    CASE WHEN json_array_length(span.events) > 0 THEN span.events END AS events
 FROM llmlens_raw_spans s
-LEFT JOIN llmlens_mapped m USING (n)
-LEFT JOIN llmlens_resources r USING (n);
+LEFT JOIN llmlens_mapped m USING (n);
 
 INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
-SELECT $source_id, 'line ' || line || ', span ' || coalesce(span->>'name', '?'), line, byte_offset,
+SELECT $source_id, 'line ' || line || ', span ' || coalesce(span.name, '?'), line, byte_offset,
        CASE WHEN trace_id IS NULL THEN 'traceId is missing, or not 32 hex digits or base64: '
-                || coalesce(span->>'traceId', 'null')
-            ELSE 'spanId is missing, or not 16 hex digits or base64: ' || coalesce(span->>'spanId', 'null') END,
-       left(span::VARCHAR, 200), encode(span::VARCHAR)
+                || coalesce(span.traceId, 'null')
+            ELSE 'spanId is missing, or not 16 hex digits or base64: ' || coalesce(span.spanId, 'null') END,
+       left(CAST(to_json(span) AS VARCHAR), 200), encode(CAST(to_json(span) AS VARCHAR))
 FROM llmlens_stage_spans WHERE trace_id IS NULL OR span_id IS NULL;
 
 DELETE FROM llmlens_stage_spans WHERE trace_id IS NULL OR span_id IS NULL;
+
+CREATE OR REPLACE TEMP TABLE llmlens_attrs AS
+SELECT n, a.key AS key, llmlens_value_json(a.value) AS value
+FROM (SELECT n, unnest(list_filter(span.attributes, lambda a: {CHILD_KEYS})) AS a FROM llmlens_stage_spans);
 
 CREATE OR REPLACE TEMP TABLE llmlens_message_fields AS
 SELECT n, CASE m['side'] WHEN 'prompt' THEN 'input' WHEN 'completion' THEN 'output' ELSE m['side'] END AS side,
@@ -277,7 +306,7 @@ FROM (
     WHERE m['position'] <> ''
     GROUP BY ALL
 ) e
-LEFT JOIN llmlens_mapped m USING (n)
+LEFT JOIN llmlens_stage_spans m USING (n)
 WHERE e.vector IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_edges AS
@@ -286,9 +315,11 @@ SELECT 'link' AS kind, llmlens_id(l->>'traceId', 32) AS dst_trace_id, llmlens_id
        to_json(map_from_entries(list_transform(from_json(coalesce(l->'attributes', '[]'), '["JSON"]'),
            lambda x: (json_extract_string(x, '$.key'), llmlens_anyvalue(json_extract(x, '$.value')))))) AS attributes
 FROM (
-    SELECT trace_id, span_id, unnest(from_json(coalesce(span->'links', '[]'), '["JSON"]')) AS l
+    SELECT trace_id, span_id, unnest(from_json(coalesce(span.links, '[]'), '["JSON"]')) AS l
     FROM llmlens_stage_spans
 );
+;
+ALTER TABLE llmlens_stage_spans DROP COLUMN span;
 """
 
 
@@ -298,4 +329,13 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     Records that are not OTLP trace data, and spans without usable ids, go to ``rejects``.
     """
     run_script(con, MACROS)
-    run_script(con, STAGE, {"source_id": source_id})
+    run_script(con, stage_script(), {"source_id": source_id})
+
+
+def stage_script() -> str:
+    """The staging SQL with the OTLP type and the convention table filled in (constants, never data)."""
+    script = STAGE
+    for name, text in (("TRACES_DATA", TRACES_DATA), ("CHILD_KEYS", CHILD_KEYS), ("MAPPED_KEYS", MAPPED_KEYS),
+                       ("MAPPED_COLUMNS", MAPPED_COLUMNS)):  # fmt: skip
+        script = script.replace("{" + name + "}", text)
+    return script

@@ -6,13 +6,10 @@ import duckdb
 
 from llmlens.query import run_script
 
-STAGED_SPAN_COLUMNS = ("n", "line", "byte_offset", "span")
-
 REPLACE = """
 CREATE OR REPLACE TEMP TABLE llmlens_new_spans AS
-SELECT * EXCLUDE (version) FROM (
-    SELECT *, row_number() OVER (PARTITION BY trace_id, span_id ORDER BY n DESC) AS version FROM llmlens_stage_spans
-) WHERE version = 1;
+SELECT * FROM llmlens_stage_spans
+QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) = 1;
 DELETE FROM spans USING llmlens_new_spans s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id;
 DELETE FROM edges USING llmlens_new_spans s WHERE edges.src_trace_id = s.trace_id AND edges.src_span_id = s.span_id;
 DELETE FROM messages USING llmlens_new_spans s
@@ -22,7 +19,7 @@ WHERE documents.trace_id = s.trace_id AND documents.span_id = s.span_id;
 DELETE FROM embeddings USING llmlens_new_spans s
 WHERE embeddings.trace_id = s.trace_id AND embeddings.span_id = s.span_id;
 INSERT INTO spans BY NAME
-SELECT $source_id AS source_id, * EXCLUDE (n, line, byte_offset, span) FROM llmlens_new_spans;
+SELECT $source_id AS source_id, * EXCLUDE (n, line, byte_offset) FROM llmlens_new_spans;
 INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_stage_edges WHERE dst_span_id IS NOT NULL;
 INSERT INTO messages BY NAME
 SELECT $source_id AS source_id, s.trace_id, s.span_id, m.* EXCLUDE (n)
