@@ -134,9 +134,9 @@ CHILD_KEYS = (
 
 STAGE = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_docs AS
-SELECT line, byte_offset, text, json_valid(text) AS is_json,
-       CASE WHEN json_valid(text) THEN TRY_CAST(CAST(text AS JSON) AS {TRACES_DATA}) END AS doc
-FROM llmlens_records;
+SELECT line, byte_offset, text, is_json,
+       CASE WHEN is_json THEN TRY_CAST(CAST(text AS JSON) AS {TRACES_DATA}) END AS doc
+FROM (SELECT *, json_valid(text) AS is_json FROM llmlens_records);
 
 INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line, line, byte_offset,
