@@ -182,3 +182,14 @@ def conversation_spans() -> list[ReadableSpan]:
         pass
     provider.shutdown()
     return list(exporter.get_finished_spans())
+
+
+def console_output(spans: Sequence[ReadableSpan]) -> str:
+    """What the SDK's ConsoleSpanExporter prints for these spans."""
+    import io
+
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    out = io.StringIO()
+    ConsoleSpanExporter(out=out).export(spans)
+    return out.getvalue()

@@ -6,9 +6,11 @@ A loader stages rows in temporary tables with SQL over the file's records; rejec
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,9 +18,9 @@ import duckdb
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
-from llmlens.loaders import otlp_json
+from llmlens.loaders import otel_console, otlp_json
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
-from llmlens.loaders.files import LoadError, excerpt, expand, first_json_line_is_complete, read_records
+from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_records
 from llmlens.loaders.report import FileReport, LoadReport
 from llmlens.loaders.spans import write_staged
 
@@ -27,8 +29,19 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "FileReport", "LoadError", "LoadReport", "load"]
 
-FORMATS: dict[str, Callable[[duckdb.DuckDBPyConnection, int], None]] = {otlp_json.NAME: otlp_json.stage}
-"""Format name -> function that stages the registered records of one file."""
+@dataclass(frozen=True)
+class Format:
+    """How to read a format: split a file into records, then stage them with SQL."""
+
+    read: Callable[[bytes], Records]
+    stage: Callable[[duckdb.DuckDBPyConnection, int], None]
+
+
+FORMATS: dict[str, Format] = {
+    otlp_json.NAME: Format(json_records, otlp_json.stage),
+    otel_console.NAME: Format(otel_console.read, otlp_json.stage),
+}
+"""Every format llmlens reads, by name."""
 
 
 def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, progress: bool = True) -> LoadReport:
@@ -64,23 +77,24 @@ def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
             f"cannot tell the format of {path} (it starts with {shown!r}). "
             f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
         )
-    records = read_records(data, whole_document=not first_json_line_is_complete(data))
+    digest = hashlib.sha256(data).hexdigest()
     report = FileReport(str(path), name)
     con = lens.con
     previous = con.execute(
         "SELECT source_id FROM sources WHERE content_hash = ? AND format = ? ORDER BY source_id DESC LIMIT 1",
-        [records.content_hash, name],
+        [digest, name],
     ).fetchall()
     if previous:
         report.skipped = f"same content already loaded as source {previous[0][0]}"
         report.seconds = time.perf_counter() - started
         return report
+    records = FORMATS[name].read(data)
     con.execute("BEGIN TRANSACTION")
     try:
-        source_id = _register_source(con, path, name, digest=records.content_hash, size=records.size, forced=forced)
-        _reject_undecodable(con, source_id, records.undecodable)
+        source_id = _register_source(con, path, name, digest=digest, size=len(data), forced=forced)
+        _reject_unreadable(con, source_id, records.rejected)
         con.register("llmlens_records", records.table)
-        FORMATS[name](con, source_id)
+        FORMATS[name].stage(con, source_id)
         report.rows_added = write_staged(con, source_id)
         con.unregister("llmlens_records")
         rejects = con.execute(
@@ -113,10 +127,12 @@ def _register_source(
     return int(row[0])
 
 
-def _reject_undecodable(con: duckdb.DuckDBPyConnection, source_id: int, rows: list[tuple[int, int, bytes]]) -> None:
+def _reject_unreadable(
+    con: duckdb.DuckDBPyConnection, source_id: int, rows: list[tuple[int, int, bytes, str]]
+) -> None:
     if rows:
         con.executemany(
             "INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw) "
-            "VALUES (?, ?, ?, ?, 'not valid UTF-8 text', ?, ?)",
-            [[source_id, f"line {line}", line, offset, excerpt(raw), raw] for line, offset, raw in rows],
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[source_id, f"line {line}", line, offset, why, excerpt(raw), raw] for line, offset, raw, why in rows],
         )

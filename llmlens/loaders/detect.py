@@ -6,7 +6,10 @@ import re
 
 SNIFF_BYTES = 65_536
 
-_SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (("otlp-json", re.compile(r"\"resourceSpans\"\s*:")),)
+_SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("otlp-json", re.compile(r"\"resourceSpans\"\s*:")),
+    ("otel-console", re.compile(r"\"context\"\s*:\s*\{\s*\"trace_id\"\s*:\s*\"0x")),
+)
 
 
 def sniff(head: bytes) -> str | None:
@@ -14,6 +17,8 @@ def sniff(head: bytes) -> str | None:
 
     >>> sniff(b'{"resourceSpans": [{"scopeSpans": []}]}')
     'otlp-json'
+    >>> sniff(b'{\\n    "name": "chat",\\n    "context": {\\n        "trace_id": "0x5b8e"')
+    'otel-console'
     >>> sniff(b"step,loss\\n1,0.5\\n") is None
     True
     """

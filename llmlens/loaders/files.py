@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -45,23 +44,27 @@ def expand(paths: tuple[str | os.PathLike[str], ...]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Records:
-    """A file split into records (lines, or the whole document), plus the ones that are not UTF-8 text."""
+    """A file split into records (table: line, byte_offset, text) and the pieces that are not records."""
 
-    table: pa.Table  # line, byte_offset, text
-    undecodable: list[tuple[int, int, bytes]]  # line, byte_offset, raw
-    content_hash: str
-    size: int
+    table: pa.Table
+    rejected: list[tuple[int, int, bytes, str]]  # line, byte_offset, raw, reason
 
 
-def read_records(data: bytes, *, whole_document: bool) -> Records:
-    """Split ``data`` into JSON-Lines records (or one record), keeping every line that fails to decode.
+def records_table(lines: list[int], offsets: list[int], texts: list[str]) -> pa.Table:
+    """The Arrow table a loader's SQL reads its records from."""
+    return pa.table({"line": pa.array(lines, pa.int64()), "byte_offset": pa.array(offsets, pa.int64()),
+                     "text": pa.array(texts, pa.string())})  # fmt: skip
 
-    >>> read_records(b'{"a": 1}\\n\\xff\\n', whole_document=False).undecodable
-    [(2, 9, b'\\xff')]
+
+def json_records(data: bytes) -> Records:
+    """JSON Lines records, or the whole file as one record when its first line is not a complete JSON value.
+
+    >>> json_records(b'{"a": 1}\\n\\xff\\n').rejected
+    [(2, 9, b'\\xff', 'not valid UTF-8 text')]
     """
-    digest = hashlib.sha256(data).hexdigest()
-    lines, offsets, texts, bad = [], [], [], []
-    chunks = [data] if whole_document else data.split(b"\n")
+    chunks = data.split(b"\n") if first_json_line_is_complete(data) else [data]
+    lines, offsets, texts = [], [], []
+    rejected: list[tuple[int, int, bytes, str]] = []
     offset = 0
     for number, chunk in enumerate(chunks, start=1):
         if chunk.strip():
@@ -70,11 +73,9 @@ def read_records(data: bytes, *, whole_document: bool) -> Records:
                 lines.append(number)
                 offsets.append(offset)
             except UnicodeDecodeError:
-                bad.append((number, offset, chunk))
+                rejected.append((number, offset, chunk, "not valid UTF-8 text"))
         offset += len(chunk) + 1
-    table = pa.table({"line": pa.array(lines, pa.int64()), "byte_offset": pa.array(offsets, pa.int64()),
-                      "text": pa.array(texts, pa.string())})  # fmt: skip
-    return Records(table, bad, digest, len(data))
+    return Records(records_table(lines, offsets, texts), rejected)
 
 
 def first_json_line_is_complete(data: bytes) -> bool:
