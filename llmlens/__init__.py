@@ -51,7 +51,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the ``%lens`` line magic and the ``%%lens`` SQL cell magic; IPython calls it on ``%load_ext llmlens``.
 
     >>> from IPython.testing import globalipapp
-    >>> globalipapp.start_ipython()
+    >>> _ = globalipapp.start_ipython()
     >>> shell = globalipapp.get_ipython()
     >>> load_ipython_extension(shell)
     >>> "lens" in shell.magics_manager.magics["cell"]

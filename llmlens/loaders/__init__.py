@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "FileReport", "LoadError", "LoadReport", "load"]
 
+
 @dataclass(frozen=True)
 class Format:
     """How to read a format: split a file into records, then stage them with SQL."""
@@ -127,9 +128,7 @@ def _register_source(
     return int(row[0])
 
 
-def _reject_unreadable(
-    con: duckdb.DuckDBPyConnection, source_id: int, rows: list[tuple[int, int, bytes, str]]
-) -> None:
+def _reject_unreadable(con: duckdb.DuckDBPyConnection, source_id: int, rows: list[tuple[int, int, bytes, str]]) -> None:
     if rows:
         con.executemany(
             "INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw) "

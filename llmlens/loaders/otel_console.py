@@ -74,16 +74,23 @@ def to_otlp(span: dict[str, Any]) -> dict[str, Any]:
         "endTimeUnixNano": _iso_to_ns(span.get("end_time")),
         "attributes": key_values(span.get("attributes")),
         "events": [
-            {"name": e.get("name"), "timeUnixNano": _iso_to_ns(e.get("timestamp")),
-             "attributes": key_values(e.get("attributes"))}
-            for e in span.get("events") or [] if isinstance(e, dict)
-        ],  # fmt: skip
+            {
+                "name": e.get("name"),
+                "timeUnixNano": _iso_to_ns(e.get("timestamp")),
+                "attributes": key_values(e.get("attributes")),
+            }
+            for e in span.get("events") or []
+            if isinstance(e, dict)
+        ],
         "links": [
-            {"traceId": _strip_0x((link.get("context") or {}).get("trace_id")),
-             "spanId": _strip_0x((link.get("context") or {}).get("span_id")),
-             "attributes": key_values(link.get("attributes"))}
-            for link in span.get("links") or [] if isinstance(link, dict)
-        ],  # fmt: skip
+            {
+                "traceId": _strip_0x((link.get("context") or {}).get("trace_id")),
+                "spanId": _strip_0x((link.get("context") or {}).get("span_id")),
+                "attributes": key_values(link.get("attributes")),
+            }
+            for link in span.get("links") or []
+            if isinstance(link, dict)
+        ],
         "status": {"code": status.get("status_code"), "message": status.get("description")},
     }
     resource = {"attributes": key_values((span.get("resource") or {}).get("attributes"))}
