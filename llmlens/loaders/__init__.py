@@ -18,7 +18,7 @@ import duckdb
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
-from llmlens.loaders import otel_console, otlp_json
+from llmlens.loaders import otel_console, otlp_json, otlp_proto
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_records
 from llmlens.loaders.report import FileReport, LoadReport
@@ -41,6 +41,7 @@ class Format:
 FORMATS: dict[str, Format] = {
     otlp_json.NAME: Format(json_records, otlp_json.stage),
     otel_console.NAME: Format(otel_console.read, otlp_json.stage),
+    otlp_proto.NAME: Format(otlp_proto.read, otlp_json.stage),
 }
 """Every format llmlens reads, by name."""
 
@@ -71,7 +72,7 @@ def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
         data = path.read_bytes()
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror or error}") from error
-    name = forced or sniff(data[:SNIFF_BYTES])
+    name = forced or sniff(data[:SNIFF_BYTES]) or (otlp_proto.NAME if otlp_proto.looks_like(data) else None)
     if name is None:
         shown = excerpt(data[:80]).replace("\n", " ")
         raise LoadError(

@@ -52,3 +52,40 @@ def test_a_truncated_console_dump_keeps_the_complete_spans(tmp_path: Path) -> No
         assert reject.reason.tolist() == ["not a JSON object (truncated or corrupt)"]
         assert reject.line[0] == cut[: cut.rindex('{\n    "name"')].count("\n") + 1
         assert cut.endswith(reject.raw[0].decode())
+
+
+def test_otlp_protobuf_files_load_like_their_json_form(tmp_path: Path) -> None:
+    import struct
+
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    spans = rag_spans() + conversation_spans()
+    single = tmp_path / "traces.binpb"
+    single.write_bytes(encode_spans(spans).SerializeToString())
+    framed = tmp_path / "traces.proto.stream"
+    bodies = [encode_spans(spans[:3]).SerializeToString(), encode_spans(spans[3:]).SerializeToString()]
+    framed.write_bytes(b"".join(struct.pack(">I", len(body)) + body for body in bodies))
+    reference = _load(json.dumps(protobuf_json(spans)), tmp_path / "otlp.json")
+    query = f"SELECT {COLUMNS} FROM spans ORDER BY span_id"
+    for path in (single, framed):
+        with llmlens.open(":memory:") as lens:
+            report = lens.load(path, progress=False)
+            assert report.files[0].format == "otlp-proto" and report.rejected == 0
+            assert lens.sql(query).equals(reference.sql(query))
+
+
+def test_binary_garbage_is_not_mistaken_for_protobuf(tmp_path: Path) -> None:
+    import random
+
+    import pytest
+
+    from llmlens.loaders import LoadError
+
+    path = tmp_path / "garbage.bin"
+    path.write_bytes(random.Random(7).randbytes(4096))
+    with llmlens.open(":memory:") as lens, pytest.raises(LoadError, match="cannot tell the format"):
+        lens.load(path, progress=False)
+    with llmlens.open(":memory:") as lens:
+        report = lens.load(path, format="otlp-proto", progress=False)
+        assert report.files[0].status == "rejected"
+        assert lens.sql("SELECT raw FROM rejects").raw[0] == path.read_bytes()
