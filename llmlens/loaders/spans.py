@@ -16,6 +16,7 @@ DELETE FROM messages USING llmlens_new_spans s
 WHERE messages.trace_id = s.trace_id AND messages.span_id = s.span_id;
 DELETE FROM documents USING llmlens_new_spans s
 WHERE documents.trace_id = s.trace_id AND documents.span_id = s.span_id;
+DELETE FROM tokens USING llmlens_new_spans s WHERE tokens.trace_id = s.trace_id AND tokens.span_id = s.span_id;
 DELETE FROM embeddings USING llmlens_new_spans s
 WHERE embeddings.trace_id = s.trace_id AND embeddings.span_id = s.span_id;
 INSERT INTO spans BY NAME
@@ -27,6 +28,9 @@ FROM llmlens_stage_messages m JOIN llmlens_new_spans s USING (n);
 INSERT INTO documents BY NAME
 SELECT $source_id AS source_id, s.trace_id, s.span_id, d.* EXCLUDE (n)
 FROM llmlens_stage_documents d JOIN llmlens_new_spans s USING (n);
+INSERT INTO tokens BY NAME
+SELECT $source_id AS source_id, s.trace_id, s.span_id, t.* EXCLUDE (n)
+FROM llmlens_stage_tokens t JOIN llmlens_new_spans s USING (n);
 INSERT INTO embeddings BY NAME
 SELECT $source_id AS source_id, s.trace_id, s.span_id, e.* EXCLUDE (n)
 FROM llmlens_stage_embeddings e JOIN llmlens_new_spans s USING (n);
@@ -43,7 +47,7 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, in
     """
     run_script(con, REPLACE, {"source_id": source_id})
     added = {}
-    for table in ("spans", "messages", "documents", "embeddings", "edges"):
+    for table in ("spans", "messages", "tokens", "documents", "embeddings", "edges"):
         row = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchall()[0]
         added[table] = int(row[0]) if row else 0
     return added
