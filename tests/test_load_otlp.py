@@ -317,3 +317,19 @@ def test_reloading_a_span_replaces_its_messages_too(lens: llmlens.Lens, tmp_path
     lens.load(write_jsonl(tmp_path / "a.jsonl", [_doc(first)]), write_jsonl(tmp_path / "b.jsonl", [_doc(second)]),
               progress=False)  # fmt: skip
     assert lens.sql("SELECT content FROM messages").content.tolist() == ["v2"]
+
+
+def test_spans_whose_parent_never_arrived_are_kept_and_found(lens: llmlens.Lens, tmp_path: Path) -> None:
+    child = _span(TRACE, "0000000000000002", "child", parentSpanId="0000000000000001")
+    lens.load(write_jsonl(tmp_path / "a.jsonl", [_doc(child)]), progress=False)
+    assert lens.sql("SELECT name FROM orphan_spans").name.tolist() == ["child"]
+    lens.load(write_jsonl(tmp_path / "b.jsonl", [_doc(_span(TRACE, "0000000000000001", "root"))]), progress=False)
+    assert lens.sql("SELECT count(*) AS n FROM orphan_spans").n[0] == 0
+
+
+def test_a_parent_cycle_loads_and_nothing_that_reads_the_tree_hangs(lens: llmlens.Lens, tmp_path: Path) -> None:
+    a = _span(TRACE, "000000000000000a", "a", parentSpanId="000000000000000b")
+    b = _span(TRACE, "000000000000000b", "b", parentSpanId="000000000000000a")
+    assert lens.load(write_jsonl(tmp_path / "cycle.jsonl", [_doc(a, b)]), progress=False).rows_added["spans"] == 2
+    assert lens.sql("SELECT n_spans FROM traces").n_spans.tolist() == [2]
+    assert lens.sql("SELECT count(*) AS n FROM orphan_spans").n[0] == 0
