@@ -333,3 +333,33 @@ def test_a_parent_cycle_loads_and_nothing_that_reads_the_tree_hangs(lens: llmlen
     assert lens.load(write_jsonl(tmp_path / "cycle.jsonl", [_doc(a, b)]), progress=False).rows_added["spans"] == 2
     assert lens.sql("SELECT n_spans FROM traces").n_spans.tolist() == [2]
     assert lens.sql("SELECT count(*) AS n FROM orphan_spans").n[0] == 0
+
+
+def test_hostile_inputs_load_what_is_valid(lens: llmlens.Lens, tmp_path: Path) -> None:
+    nan = {"key": "score", "value": {"doubleValue": "NaN"}}
+    good = _doc(_span(TRACE, "0000000000000001", "good", attributes=[nan]))
+    deep = '{"resourceSpans": [{"scopeSpans": [{"spans": [' + '{"a":' * 10_000 + "1" + "}" * 10_000 + "]}]}]}"
+    literal = json.dumps(_doc(_span(TRACE, "0000000000000002", "literals", attributes=[
+        {"key": "x", "value": {"doubleValue": 1.5}}]))).replace("1.5", "Infinity")  # fmt: skip
+    huge = _doc(
+        _span(
+            TRACE, "0000000000000003", "huge", attributes=[{"key": "blob", "value": {"stringValue": "x" * 50_000_000}}]
+        )
+    )
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join([deep, json.dumps(good), literal, json.dumps(huge)]) + "\n")
+    report = lens.load(path, progress=False)
+    assert report.rows_added["spans"] == 3
+    assert lens.sql("SELECT line FROM rejects").line.tolist() == [1]
+    values = lens.sql("SELECT name, attributes FROM spans ORDER BY span_id").set_index("name").attributes
+    assert values["good"] == '{"score":NaN}' and values["literals"] == '{"x":Infinity}'
+    assert len(values["huge"]) > 50_000_000
+
+
+def test_an_empty_file_is_refused_by_detection_and_adds_nothing_when_forced(lens: llmlens.Lens, tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    with pytest.raises(LoadError, match="cannot tell the format"):
+        lens.load(path, progress=False)
+    report = lens.load(path, format="otlp-json", progress=False)
+    assert report.rows_added["spans"] == 0 and report.rejected == 0

@@ -79,14 +79,25 @@ def json_records(data: bytes) -> Records:
 
 
 def first_json_line_is_complete(data: bytes) -> bool:
-    """True when the first non-empty line is a JSON value on its own (JSON Lines), not the start of a document."""
-    for line in data[:1_000_000].split(b"\n"):
+    """True when the first non-empty line is a JSON value on its own (JSON Lines), not the start of a document.
+
+    >>> first_json_line_is_complete(b'{"a": 1}\\n{"a": 2}\\n'), first_json_line_is_complete(b'{\\n  "a": 1\\n}')
+    (True, False)
+    """
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end == -1 else end
+        line = data[start:end]
         if line.strip():
             try:
                 json.loads(line)
+            except RecursionError:
+                return True  # complete but deeply nested: DuckDB's parser reads it, or rejects it with its line
             except ValueError:
                 return False
             return True
+        start = end + 1
     return False
 
 
