@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,33 @@ def test_legacy_completion_parallel_arrays(lens: llmlens.Lens) -> None:
     assert rows.logprob.tolist() == [-0.2, -0.05]
     assert [(a["token"], a["logprob"]) for a in rows.alternatives[0]] == [(" yes", -0.2), (" no", -1.8)]
     assert [(a["token"], a["logprob"]) for a in rows.alternatives[1]] == [(".", -0.05), ("!", -3.1)]
+
+
+def test_openai_log_files_become_llm_spans_with_messages_and_tokens(tmp_path: Path) -> None:
+    request = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Be brief."},
+                                                    {"role": "user", "content": [{"type": "text", "text": "Price?"}]}],
+               "logprobs": True, "top_logprobs": 2, "user": "u-9"}  # fmt: skip
+    pairs = tmp_path / "gateway.jsonl"
+    pairs.write_text(
+        json.dumps({"request": request, "response": json.loads(chat_completion().model_dump_json())}) + "\n"
+        + legacy_completion().model_dump_json() + "\n"
+        + '{"request": {}, "response": {"error": "rate limited"}}\n'
+    )  # fmt: skip
+    with llmlens.open(":memory:") as lens:
+        report = lens.load(pairs, progress=False)
+        assert report.files[0].format == "openai-log"
+        assert report.rows_added["spans"] == 2 and report.rejected == 1
+        spans = lens.sql(
+            "SELECT name, kind, model, provider, output_text, input_tokens, user_id FROM spans ORDER BY name"
+        )
+        assert spans.values.tolist()[0] == ["chat gpt-4o-mini", "LLM", "gpt-4o-mini", "openai", "Hi €", 5, "u-9"]
+        assert spans.name.tolist()[1] == "completion gpt-3.5-turbo-instruct"
+        messages = lens.sql("SELECT side, position, role, content FROM messages ORDER BY side, position, role")
+        assert messages.values.tolist()[:2] == [["input", 0, "system", "Be brief."], ["input", 1, "user", "Price?"]]
+        assert ["output", 1, "assistant", "No"] in messages.values.tolist()
+        raw = lens.sql("SELECT list(bytes ORDER BY position) AS b FROM tokens t JOIN spans s USING (span_id) "
+                       "WHERE s.name LIKE 'chat%' AND choice = 0").b[0]  # fmt: skip
+        assert b"".join(raw).decode() == "Hi €"
+        assert lens.sql("SELECT reason FROM rejects").reason.tolist() == ["not an OpenAI completion: no choices list"]
+        again = lens.load(pairs, format="openai-log", progress=False)
+        assert again.files[0].status == "skipped"

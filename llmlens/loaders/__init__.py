@@ -18,11 +18,11 @@ import duckdb
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
-from llmlens.loaders import otel_console, otlp_json, otlp_proto
+from llmlens.loaders import openai_log, otel_console, otlp_json, otlp_proto
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_records
 from llmlens.loaders.report import FileReport, LoadReport
-from llmlens.loaders.spans import write_staged
+from llmlens.loaders.spans import drop_staging, write_staged
 
 if TYPE_CHECKING:
     from llmlens.lens import Lens
@@ -42,6 +42,7 @@ FORMATS: dict[str, Format] = {
     otlp_json.NAME: Format(json_records, otlp_json.stage),
     otel_console.NAME: Format(otel_console.read, otlp_json.stage),
     otlp_proto.NAME: Format(otlp_proto.read, otlp_json.stage),
+    openai_log.NAME: Format(json_records, openai_log.stage),
 }
 """Every format llmlens reads, by name."""
 
@@ -114,6 +115,8 @@ def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        drop_staging(con)
     return report
 
 

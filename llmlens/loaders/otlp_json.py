@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
+from llmlens.loaders import logprobs
 from llmlens.query import run_script
 
 NAME = "otlp-json"
@@ -309,61 +310,10 @@ FROM (
 LEFT JOIN llmlens_stage_spans m USING (n)
 WHERE e.vector IS NOT NULL;
 
-CREATE OR REPLACE TEMP MACRO llmlens_bytes(list_json, fallback) AS CASE
-    WHEN json_type(list_json) = 'ARRAY'
-        THEN unhex(array_to_string(
-            list_transform(from_json(list_json, '["UTINYINT"]'), lambda b: printf('%02x', b)), ''))
-    ELSE encode(fallback) END;
-CREATE OR REPLACE TEMP MACRO llmlens_logprob(value) AS
-    CASE WHEN TRY_CAST(value AS DOUBLE) <= -9999 THEN NULL ELSE TRY_CAST(value AS DOUBLE) END;
-
-CREATE OR REPLACE TEMP TABLE llmlens_choices AS
-SELECT n, CAST(i - 1 AS INTEGER) AS choice, choices[i] AS c
-FROM (
-    SELECT n, from_json(json_extract(TRY_CAST(output_text AS JSON), '$.choices'), '["JSON"]') AS choices
-    FROM llmlens_stage_spans
-    WHERE output_text LIKE '%"logprobs"%' AND json_valid(output_text)
-      AND json_type(json_extract(TRY_CAST(output_text AS JSON), '$.choices')) = 'ARRAY'
-), LATERAL (SELECT unnest(range(1, CAST(len(choices) AS BIGINT) + 1)) AS i);
-
-CREATE OR REPLACE TEMP TABLE llmlens_stage_tokens AS
-WITH chat AS (
-    SELECT n, choice, coalesce(
-        CASE WHEN json_type(json_extract(c, '$.logprobs.content')) = 'ARRAY'
-             THEN json_extract(c, '$.logprobs.content') END,
-        CASE WHEN json_type(json_extract(c, '$.logprobs.refusal')) = 'ARRAY'
-             THEN json_extract(c, '$.logprobs.refusal') END
-    ) AS items
-    FROM llmlens_choices
-), chat_tokens AS (
-    SELECT n, choice, CAST(i - 1 AS INTEGER) AS position, from_json(items, '["JSON"]')[i] AS t
-    FROM chat, LATERAL (SELECT unnest(range(1, CAST(json_array_length(items) AS BIGINT) + 1)) AS i)
-    WHERE items IS NOT NULL
-), legacy AS (
-    SELECT n, choice, json_extract(c, '$.logprobs') AS l FROM llmlens_choices
-    WHERE json_type(json_extract(c, '$.logprobs.tokens')) = 'ARRAY'
-)
-SELECT n, 'output' AS side, choice, position,
-       json_extract_string(t, '$.token') AS token,
-       llmlens_bytes(json_extract(t, '$.bytes'), json_extract_string(t, '$.token')) AS bytes,
-       llmlens_logprob(json_extract_string(t, '$.logprob')) AS logprob,
-       list_transform(from_json(coalesce(json_extract(t, '$.top_logprobs'), '[]'), '["JSON"]'),
-           lambda a: {'token': json_extract_string(a, '$.token'),
-                      'bytes': llmlens_bytes(json_extract(a, '$.bytes'), json_extract_string(a, '$.token')),
-                      'logprob': llmlens_logprob(json_extract_string(a, '$.logprob'))}) AS alternatives
-FROM chat_tokens
-UNION ALL
-SELECT n, 'output', choice, CAST(i - 1 AS INTEGER),
-       json_extract_string(l, '$.tokens[' || (i - 1) || ']'),
-       encode(json_extract_string(l, '$.tokens[' || (i - 1) || ']')),
-       llmlens_logprob(json_extract_string(l, '$.token_logprobs[' || (i - 1) || ']')),
-       list_transform(list_sort(list_transform(
-           json_keys(coalesce(json_extract(l, '$.top_logprobs[' || (i - 1) || ']'), '{}')),
-           lambda k: {'rank': -llmlens_logprob(json_extract_string(
-                          json_extract(l, '$.top_logprobs[' || (i - 1) || ']'), '$."' || replace(k, '"', '\"') || '"')),
-                      'token': k})),
-           lambda a: {'token': a.token, 'bytes': encode(a.token), 'logprob': -a.rank})
-FROM legacy, LATERAL (SELECT unnest(range(1, CAST(json_array_length(json_extract(l, '$.tokens')) AS BIGINT) + 1)) AS i);
+CREATE OR REPLACE TEMP TABLE llmlens_responses AS
+SELECT n, CAST(output_text AS JSON) AS response
+FROM llmlens_stage_spans
+WHERE output_text LIKE '%"logprobs"%' AND json_valid(output_text);
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_edges AS
 SELECT 'link' AS kind, llmlens_id(l->>'traceId', 32) AS dst_trace_id, llmlens_id(l->>'spanId', 16) AS dst_span_id,
@@ -386,6 +336,7 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """
     run_script(con, MACROS)
     run_script(con, stage_script(), {"source_id": source_id})
+    run_script(con, logprobs.TOKENS)
 
 
 def stage_script() -> str:

@@ -27,18 +27,31 @@ SELECT $source_id AS source_id, s.trace_id, s.span_id, c.* EXCLUDE (n)
 FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n);
 """
 
-REPLACE = _NEW_SPANS + "".join(_CHILD.format(table=table) for table in CHILD_TABLES)
-
 
 def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
     """Move the staged spans, their child rows and edges into the store; return rows added per table.
 
+    A loader stages what its format has: ``llmlens_stage_spans`` always, the child tables when it has them.
+
     Loading a span that is already stored (same trace and span id) replaces it, so loading a file twice,
     or two overlapping exports, leaves one copy of each span.
     """
-    run_script(con, REPLACE, {"source_id": source_id})
+    staged = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    children = [table for table in CHILD_TABLES if f"llmlens_stage_{table}" in staged]
+    if "llmlens_stage_edges" not in staged:
+        con.execute("CREATE TEMP TABLE llmlens_stage_edges AS SELECT * EXCLUDE (source_id) FROM edges LIMIT 0")
+    script = _NEW_SPANS + "".join(_CHILD.format(table=table) for table in children)
+    run_script(con, script, {"source_id": source_id})
     added = {}
     for table in ("spans", *CHILD_TABLES, "edges"):
         row = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchall()[0]
         added[table] = int(row[0]) if row else 0
     return added
+
+
+def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every staging table, so nothing of one file's load is seen by the next."""
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'llmlens\\_%' ESCAPE '\\'"
+    ).fetchall():
+        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')

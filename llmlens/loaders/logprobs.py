@@ -1,0 +1,65 @@
+"""Token log-probabilities from raw OpenAI responses, staged as ``llmlens_stage_tokens``.
+
+A loader first stages ``llmlens_responses(n, response JSON)``: the raw response of each LLM span ``n``.
+Chat completions (``choices[].logprobs.content`` and ``.refusal``) and legacy completions (parallel arrays)
+are read; raw bytes are kept so characters split across tokens render; ``-9999`` ("outside the top 20") is NULL.
+"""
+
+from __future__ import annotations
+
+TOKENS = r"""
+CREATE OR REPLACE TEMP MACRO llmlens_bytes(list_json, fallback) AS CASE
+    WHEN json_type(list_json) = 'ARRAY'
+        THEN unhex(array_to_string(
+            list_transform(from_json(list_json, '["UTINYINT"]'), lambda b: printf('%02x', b)), ''))
+    ELSE encode(fallback) END;
+CREATE OR REPLACE TEMP MACRO llmlens_logprob(value) AS
+    CASE WHEN TRY_CAST(value AS DOUBLE) <= -9999 THEN NULL ELSE TRY_CAST(value AS DOUBLE) END;
+
+CREATE OR REPLACE TEMP TABLE llmlens_choices AS
+SELECT n, CAST(i - 1 AS INTEGER) AS choice, choices[i] AS c
+FROM (
+    SELECT n, from_json(json_extract(response, '$.choices'), '["JSON"]') AS choices
+    FROM llmlens_responses
+    WHERE json_type(json_extract(response, '$.choices')) = 'ARRAY'
+), LATERAL (SELECT unnest(range(1, CAST(len(choices) AS BIGINT) + 1)) AS i);
+
+CREATE OR REPLACE TEMP TABLE llmlens_stage_tokens AS
+WITH chat AS (
+    SELECT n, choice, coalesce(
+        CASE WHEN json_type(json_extract(c, '$.logprobs.content')) = 'ARRAY'
+             THEN json_extract(c, '$.logprobs.content') END,
+        CASE WHEN json_type(json_extract(c, '$.logprobs.refusal')) = 'ARRAY'
+             THEN json_extract(c, '$.logprobs.refusal') END
+    ) AS items
+    FROM llmlens_choices
+), chat_tokens AS (
+    SELECT n, choice, CAST(i - 1 AS INTEGER) AS position, from_json(items, '["JSON"]')[i] AS t
+    FROM chat, LATERAL (SELECT unnest(range(1, CAST(json_array_length(items) AS BIGINT) + 1)) AS i)
+    WHERE items IS NOT NULL
+), legacy AS (
+    SELECT n, choice, json_extract(c, '$.logprobs') AS l FROM llmlens_choices
+    WHERE json_type(json_extract(c, '$.logprobs.tokens')) = 'ARRAY'
+)
+SELECT n, 'output' AS side, choice, position,
+       json_extract_string(t, '$.token') AS token,
+       llmlens_bytes(json_extract(t, '$.bytes'), json_extract_string(t, '$.token')) AS bytes,
+       llmlens_logprob(json_extract_string(t, '$.logprob')) AS logprob,
+       list_transform(from_json(coalesce(json_extract(t, '$.top_logprobs'), '[]'), '["JSON"]'),
+           lambda a: {'token': json_extract_string(a, '$.token'),
+                      'bytes': llmlens_bytes(json_extract(a, '$.bytes'), json_extract_string(a, '$.token')),
+                      'logprob': llmlens_logprob(json_extract_string(a, '$.logprob'))}) AS alternatives
+FROM chat_tokens
+UNION ALL
+SELECT n, 'output', choice, CAST(i - 1 AS INTEGER),
+       json_extract_string(l, '$.tokens[' || (i - 1) || ']'),
+       encode(json_extract_string(l, '$.tokens[' || (i - 1) || ']')),
+       llmlens_logprob(json_extract_string(l, '$.token_logprobs[' || (i - 1) || ']')),
+       list_transform(list_sort(list_transform(
+           json_keys(coalesce(json_extract(l, '$.top_logprobs[' || (i - 1) || ']'), '{}')),
+           lambda k: {'rank': -llmlens_logprob(json_extract_string(
+                          json_extract(l, '$.top_logprobs[' || (i - 1) || ']'), '$."' || replace(k, '"', '\"') || '"')),
+                      'token': k})),
+           lambda a: {'token': a.token, 'bytes': encode(a.token), 'logprob': -a.rank})
+FROM legacy, LATERAL (SELECT unnest(range(1, CAST(json_array_length(json_extract(l, '$.tokens')) AS BIGINT) + 1)) AS i);
+"""
