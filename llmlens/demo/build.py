@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 from tqdm.auto import tqdm
@@ -18,6 +19,9 @@ from llmlens.errors import LensError
 from llmlens.lens import Lens
 
 DEFAULT_PATH = Path(".llmlens") / "demo.duckdb"
+"""Where the demo store lives, relative to the working directory."""
+
+FORMAT = "llmlens-demo"
 
 _WORKLOADS: tuple[tuple[str, Callable[[np.random.Generator], dict[str, pa.Table]]], ...] = (
     ("rag", rag.generate),
@@ -29,37 +33,25 @@ _WORKLOADS: tuple[tuple[str, Callable[[np.random.Generator], dict[str, pa.Table]
 def insert_demo(lens: Lens, *, seed: int = 0, progress: bool = True) -> dict[str, int]:
     """Generate the demo workloads from ``seed`` and insert them into ``lens``; return rows added per table.
 
+    Everything goes in one transaction: interrupted, the store is left as it was. Each workload (``rag``,
+    ``agents``, ``training``) gets a ``sources`` row with format ``llmlens-demo``, and its rows carry its id.
+
     >>> import llmlens
     >>> with llmlens.open(":memory:") as lens:
-    ...     insert_demo(lens, progress=False)["spans"] > 10_000
+    ...     added = insert_demo(lens, progress=False)
+    ...     added["spans"] == lens.tables()["spans"] > 10_000
     True
     """
+    streams = np.random.SeedSequence(seed).spawn(len(_WORKLOADS))
     added: dict[str, int] = {}
     con = lens.con
     con.execute("BEGIN TRANSACTION")
     try:
-        for name, generate in tqdm(_WORKLOADS, desc="llmlens demo", disable=not progress, unit="workload"):
-            started = time.perf_counter()
-            tables = generate(np.random.default_rng([seed, len(name)]))
-            row = con.execute(
-                "INSERT INTO sources (uri, format, llmlens_version, options) VALUES (?, 'llmlens-demo', ?, ?) "
-                "RETURNING source_id",
-                [f"llmlens-demo://{name}?seed={seed}", llmlens.__version__, json.dumps({"seed": seed})],
-            ).fetchall()[0]
-            assert row is not None
-            source_id = int(row[0])
-            counts = {}
-            for table_name, generated in tables.items():
-                rows = generated.append_column("source_id", pa.array([source_id] * generated.num_rows, pa.int32()))
-                con.register("demo_rows", rows)
-                con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM demo_rows")
-                con.unregister("demo_rows")
-                counts[table_name] = rows.num_rows
-                added[table_name] = added.get(table_name, 0) + rows.num_rows
-            con.execute(
-                "UPDATE sources SET rows_added = ?::MAP(VARCHAR, BIGINT), seconds = ? WHERE source_id = ?",
-                [counts, time.perf_counter() - started, source_id],
-            )
+        for (name, generate), stream in tqdm(
+            list(zip(_WORKLOADS, streams, strict=True)), desc="llmlens demo", disable=not progress, unit="workload"
+        ):
+            for table_name, rows in _insert_workload(con, name, generate, stream, seed).items():
+                added[table_name] = added.get(table_name, 0) + rows
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -67,13 +59,45 @@ def insert_demo(lens: Lens, *, seed: int = 0, progress: bool = True) -> dict[str
     return added
 
 
+def _insert_workload(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    generate: Callable[[np.random.Generator], dict[str, pa.Table]],
+    stream: np.random.SeedSequence,
+    seed: int,
+) -> dict[str, int]:
+    """Register a source, generate the workload's tables and insert them by column name; return rows per table."""
+    started = time.perf_counter()
+    source_id = con.execute(
+        "INSERT INTO sources (uri, format, llmlens_version, options) VALUES (?, ?, ?, ?) RETURNING source_id",
+        [f"{FORMAT}://{name}?seed={seed}", FORMAT, llmlens.__version__, json.dumps({"seed": seed})],
+    ).fetchall()[0][0]
+    counts: dict[str, int] = {}
+    for table_name, generated in generate(np.random.default_rng(stream)).items():
+        demo_rows = generated.append_column("source_id", pa.array([source_id] * generated.num_rows, pa.int32()))
+        con.register("demo_rows", demo_rows)
+        try:
+            con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM demo_rows")
+        finally:
+            con.unregister("demo_rows")
+        counts[table_name] = demo_rows.num_rows
+    con.execute(
+        "UPDATE sources SET rows_added = ?::MAP(VARCHAR, BIGINT), seconds = ? WHERE source_id = ?",
+        [counts, time.perf_counter() - started, source_id],
+    )
+    return counts
+
+
 def build(path: str | os.PathLike[str] = DEFAULT_PATH, *, seed: int = 0, progress: bool = True) -> Path:
     """(Re)create the demo store at ``path`` from ``seed`` and return its resolved path.
 
-    >>> import tempfile, pathlib
-    >>> where = build(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb", progress=False)  # doctest: +SKIP
-    >>> where.exists()  # doctest: +SKIP
-    True
+    An existing demo store there (and its ``.wal``) is replaced; a store holding anything else is refused.
+
+    >>> import tempfile, pathlib, llmlens
+    >>> where = build(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb", progress=False)
+    >>> with llmlens.open(where, read_only=True) as lens:
+    ...     lens.info().sources
+    3
     """
     target = Path(path).expanduser().resolve()
     if target.exists():
@@ -90,7 +114,7 @@ def _check_is_demo(path: Path) -> None:
     """Refuse to replace a file that holds anything but demo data: a rebuild deletes it."""
     try:
         with llmlens.open(path, read_only=True) as lens:
-            other = lens.sql("SELECT count(*) AS n FROM sources WHERE format <> 'llmlens-demo'").n[0]
+            other = lens.sql("SELECT count(*) AS n FROM sources WHERE format <> ?", [FORMAT]).n[0]
     except LensError as error:
         raise LensError(f"{path} is not a demo store ({error}); not replacing it with demo data") from error
     if other:
@@ -102,9 +126,11 @@ def open(
 ) -> Lens:
     """Open the demo store at ``path``, building it first if it is missing (or ``rebuild``).
 
-    >>> import llmlens.demo
-    >>> lens = llmlens.demo.open()  # doctest: +SKIP
-    >>> lens.sql("SELECT count(*) AS traces FROM traces")  # doctest: +SKIP
+    >>> import tempfile, pathlib
+    >>> where = pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb"
+    >>> with open(where, read_only=True) as lens:
+    ...     int(lens.sql("SELECT count(*) AS n FROM traces WHERE root_name = 'rag_pipeline'").n[0])
+    2000
     """
     if rebuild or not Path(path).expanduser().exists():
         build(path, seed=seed)

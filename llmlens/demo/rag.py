@@ -1,8 +1,12 @@
-"""The RAG assistant: a corpus of chunks in topics, queries, retrieval, answers with logprobs, feedback."""
+"""The RAG assistant: queries over the corpus, top-5 retrieval, answers with logprobs, spans and user feedback.
+
+Planted: questions on a topic the corpus does not cover (retrieval scores low, the answer is invented, with low
+confidence); the 2023 pricing archive wins retrieval for some pricing questions (confident, outdated answers,
+thumbs down); one vector-store shard stalls now and then (a heavy tail of slow retrievals).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -12,21 +16,44 @@ import numpy as np
 import pyarrow as pa
 
 from llmlens.demo.common import WEEK_END, epoch_us, hex_ids, micros, table
-from llmlens.demo.text import INVENTED_ANSWERS, STALE_PRICING_FACTS, SYSTEM_PROMPT, TOPICS, Topic, tokenize
+from llmlens.demo.corpus import (
+    DIM,
+    N_FACTS,
+    PRICING,
+    Corpus,
+    Indices,
+    Vectors,
+    build_corpus,
+    noise,
+    sentence_vectors,
+    unit,
+)
+from llmlens.demo.logprobs import ALTERNATIVES, AnswerTokens, answer_tokens
+from llmlens.demo.text import (
+    ANSWER_PREFIXES,
+    ANSWER_SUFFIXES,
+    DONT_KNOW,
+    INVENTED_ANSWERS,
+    QUESTION_CLOSERS,
+    QUESTION_OPENERS,
+    STALE_PRICING_FACTS,
+    SYSTEM_PROMPT,
+    TOPICS,
+    ask,
+    tokenize,
+)
 
-DIM = 384
-N_CHUNKS = 5_000
-N_STALE = 150
 N_QUERIES = 2_000
+N_USERS = 300
 TOP_K = 5
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+SERVICE = "nimbus-support-rag"
+N_SHARDS = 8
 SLOW_SHARD = "shard-7"
 MODELS = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00)}  # USD per million input / output tokens
-ALTERNATIVES = 5
 
-_PREFIXES = ("", "", "Sure! ", "Good question. ", "Happy to help. ")
-_SUFFIXES = ("", "", " Let me know if you need anything else.", " Hope that helps! 👍")
-_QUESTION_OPENERS = ("", "", "", "Hi, ", "Quick question: ", "hey - ")
+_TOPIC_WEIGHT = {"pricing": 1.4, "onprem": 0.5}
+_THUMBS_DOWN = {"correct": 0.08, "stale": 0.7, "invented": 0.75, "unknown": 0.45}
 _NOTES = {
     "stale": ("Price is wrong, Pro is $59 now", "old pricing again", "quoted last year's plan limits"),
     "invented": ("This is made up, we don't ship a Docker image", "we don't even offer on-prem??", "wrong"),
@@ -37,113 +64,258 @@ _NOTES = {
 
 
 @dataclass(frozen=True)
-class Corpus:
-    """The indexed chunks: ids, texts, topic and fact of each, staleness, vectors."""
+class Queries:
+    """What users asked: topic and fact of each question, its text and its embedding."""
 
-    ids: list[str]
+    topic: Indices
+    fact: Indices
     texts: list[str]
-    topic: np.ndarray[Any, Any]
-    fact: np.ndarray[Any, Any]
-    stale: np.ndarray[Any, Any]
-    vectors: np.ndarray[Any, Any]
-    sources: list[str]
-    updated_at: list[str]
+    vectors: Vectors
 
 
-def _unit(vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    unit: np.ndarray[Any, Any] = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return unit
+@dataclass(frozen=True)
+class Exchange:
+    """Every question with its retrieval, its answer and the ids of its trace and four spans."""
+
+    queries: Queries
+    corpus: Corpus
+    top: Indices
+    scores: Vectors
+    outcome: list[str]
+    answers: list[str]
+    trace_ids: list[str]
+    span_ids: tuple[list[str], list[str], list[str], list[str]]  # chain, embedding, retriever, llm
 
 
-def _noise(rng: np.random.Generator, *shape: int) -> np.ndarray[Any, Any]:
-    noise: np.ndarray[Any, Any] = rng.normal(size=(*shape, DIM)) / np.sqrt(DIM)
-    return noise
+@dataclass(frozen=True)
+class Timing:
+    """When each span of each trace starts and ends (microseconds), and where the search ran."""
 
-
-def _fact_vectors(rng: np.random.Generator) -> np.ndarray[Any, Any]:
-    """One direction per (topic, fact): topic centroids plus sub-topic structure."""
-    centroids = _unit(rng.normal(size=(len(TOPICS), DIM)))
-    names = [t.name for t in TOPICS]
-    # The uncovered topic sits between SSO and pricing, so its nearest chunks come from there, weakly.
-    onprem = names.index("onprem")
-    centroids[onprem] = _unit(
-        centroids[onprem] + 0.35 * centroids[names.index("sso")] + 0.3 * centroids[names.index("pricing")]
-    )
-    n_facts = len(TOPICS[0].facts)
-    return _unit(centroids[:, None, :] + 0.75 * _unit(rng.normal(size=(len(TOPICS), n_facts, DIM))))
-
-
-def build_corpus(rng: np.random.Generator, fact_vectors: np.ndarray[Any, Any]) -> Corpus:
-    """~5,000 chunks over the covered topics, plus a cluster of stale 2023 pricing chunks."""
-    covered = [i for i, t in enumerate(TOPICS) if t.covered]
-    n_fresh = N_CHUNKS - N_STALE
-    topic = np.array(covered)[rng.integers(0, len(covered), n_fresh)]
-    n_facts = fact_vectors.shape[1]
-    fact = rng.integers(0, n_facts, n_fresh)
-    other = (fact + rng.integers(1, n_facts, n_fresh)) % n_facts
-    vectors = _unit(fact_vectors[topic, fact] + 0.3 * fact_vectors[topic, other] + 0.5 * _unit(_noise(rng, n_fresh)))
-
-    pricing = [t.name for t in TOPICS].index("pricing")
-    stale_fact = rng.integers(0, n_facts, N_STALE)
-    stale_direction = _unit(rng.normal(size=DIM))
-    stale_vectors = _unit(
-        fact_vectors[pricing, stale_fact] + 0.3 * stale_direction + 0.33 * _unit(_noise(rng, N_STALE))
-    )
-
-    texts = [_chunk_text(TOPICS[t], f, o) for t, f, o in zip(topic, fact, other, strict=True)]
-    texts += [f"Plans and pricing (2023)\n\n{STALE_PRICING_FACTS[f]} Prices exclude tax." for f in stale_fact]
-    chunk_no = np.arange(N_CHUNKS)
-    sources = [f"docs/{TOPICS[t].name}/page-{n % 17:02d}.md" for t, n in zip(topic, chunk_no[:n_fresh], strict=True)]
-    sources += [f"docs/archive/pricing-2023/page-{n % 5:02d}.md" for n in range(N_STALE)]
-    fresh_days = rng.integers(0, 120, n_fresh)
-    updated = [(dt.date(2026, 11, 1) - dt.timedelta(days=int(d))).isoformat() for d in fresh_days]
-    updated += [(dt.date(2023, 3, 14) + dt.timedelta(days=int(d))).isoformat() for d in rng.integers(0, 40, N_STALE)]
-    return Corpus(
-        ids=[f"chunk-{i:05d}" for i in chunk_no],
-        texts=texts,
-        topic=np.concatenate([topic, np.full(N_STALE, pricing)]),
-        fact=np.concatenate([fact, stale_fact]),
-        stale=np.concatenate([np.zeros(n_fresh, bool), np.ones(N_STALE, bool)]),
-        vectors=np.concatenate([vectors, stale_vectors]).astype(np.float32),
-        sources=sources,
-        updated_at=updated,
-    )
-
-
-def _chunk_text(topic: Topic, fact: int, other: int) -> str:
-    return f"{topic.section}\n\n{topic.facts[fact]} {topic.facts[other]}"
+    start: np.ndarray[Any, np.dtype[np.int64]]
+    embed: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
+    retrieve: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
+    llm: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
+    shard: np.ndarray[Any, Any]
 
 
 def generate(rng: np.random.Generator) -> dict[str, pa.Table]:
     """All RAG tables: spans, messages, tokens, documents, embeddings, annotations."""
-    fact_vectors = _fact_vectors(rng)
-    corpus = build_corpus(rng, fact_vectors)
-    weights = np.array([0.5 if t.name == "onprem" else (1.4 if t.name == "pricing" else 1.0) for t in TOPICS])
-    q_topic = rng.choice(len(TOPICS), N_QUERIES, p=weights / weights.sum())
-    q_fact = rng.integers(0, fact_vectors.shape[1], N_QUERIES)
-    vagueness = rng.lognormal(np.log(0.55), 0.35, N_QUERIES)[:, None]  # some questions are phrased far from the docs
-    q_vectors = _unit(fact_vectors[q_topic, q_fact] + vagueness * _unit(_noise(rng, N_QUERIES))).astype(np.float32)
-    scores = q_vectors @ corpus.vectors.T
-    top = np.argpartition(-scores, TOP_K, axis=1)[:, :TOP_K]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
-    top_scores = np.take_along_axis(scores, top, axis=1)
+    sentences = sentence_vectors(rng)
+    corpus = build_corpus(rng, sentences)
+    queries = ask_questions(rng, sentences)
+    top, scores = retrieve(queries.vectors, corpus.vectors)
+    outcome = outcomes(queries, corpus, top)
+    exchange = Exchange(
+        queries, corpus, top, scores, outcome, _answers(rng, queries, outcome),
+        hex_ids(rng, N_QUERIES, 32), _span_ids(rng),
+    )  # fmt: skip
+    tokens = answer_tokens(rng, exchange.answers, outcome)
+    timing = _timing(rng, tokens.counts(N_QUERIES))
+    users = _users(rng, timing.start)
+    return {
+        "spans": _spans(rng, exchange, timing, tokens, users),
+        "messages": _messages(exchange),
+        "tokens": _tokens(exchange, tokens),
+        "documents": _documents(exchange),
+        "embeddings": _embeddings(exchange),
+        "annotations": _feedback(rng, exchange, timing, users[0]),
+    }
 
-    openers = rng.integers(0, len(_QUESTION_OPENERS), N_QUERIES)
-    questions = [
-        _QUESTION_OPENERS[o]
-        + (TOPICS[t].questions[f] if not _QUESTION_OPENERS[o] else _lower_first(TOPICS[t].questions[f]))
-        for o, t, f in zip(openers, q_topic, q_fact, strict=True)
+
+def ask_questions(rng: np.random.Generator, sentences: Vectors) -> Queries:
+    """``N_QUERIES`` questions; their vectors sit near the fact they ask about, offset the way queries are."""
+    weights = np.array([_TOPIC_WEIGHT.get(t.name, 1.0) for t in TOPICS])
+    topic = rng.choice(len(TOPICS), N_QUERIES, p=weights / weights.sum())
+    fact = rng.integers(0, N_FACTS, N_QUERIES)
+    phrasing = rng.integers(0, len(TOPICS[0].questions[0]), N_QUERIES)
+    opener = rng.integers(0, len(QUESTION_OPENERS), N_QUERIES)
+    closer = rng.integers(0, len(QUESTION_CLOSERS), N_QUERIES)
+    texts = [
+        ask(QUESTION_OPENERS[o], TOPICS[t].questions[f][p], QUESTION_CLOSERS[c])
+        for t, f, p, o, c in zip(topic, fact, phrasing, opener, closer, strict=True)
     ]
-    outcome, answers = _answers(rng, corpus, q_topic, q_fact, top)
-    traces = _TraceBuilder(rng, corpus, questions, answers, outcome, q_topic, top, top_scores)
-    tables = traces.build()
-    tables["embeddings"] = _embeddings(corpus, q_vectors, questions, traces, q_topic)
-    return tables
+    question_direction = noise(rng, 1)  # questions are phrased unlike the docs, all in a similar way
+    vagueness = rng.lognormal(np.log(0.6), 0.3, N_QUERIES)[:, None]
+    mix = sentences[topic, fact] + 0.3 * question_direction + vagueness * noise(rng, N_QUERIES)
+    return Queries(topic, fact, texts, unit(mix).astype(np.float32))
+
+
+def retrieve(queries: Vectors, chunks: Vectors) -> tuple[Indices, Vectors]:
+    """Top-``TOP_K`` chunks of each query by cosine similarity (vectors are unit length), best first."""
+    similarity = queries @ chunks.T
+    top = np.argpartition(-similarity, TOP_K, axis=1)[:, :TOP_K]
+    order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    return top, np.take_along_axis(similarity, top, axis=1)
+
+
+def outcomes(queries: Queries, corpus: Corpus, top: Indices) -> list[str]:
+    """How each answer relates to the truth: correct, stale (quotes the 2023 archive), invented, or unknown (the
+    model says it found nothing: no retrieved chunk states the fact)."""
+    topic, fact = queries.topic[:, None], queries.fact[:, None]
+    states_fact = (corpus.fact[top] == fact) | (corpus.second[top] == fact)
+    answers_it = (corpus.topic[top] == topic) & states_fact & ~corpus.stale[top]
+    first = top[:, 0]
+    outdated = corpus.stale[first] & (queries.topic == PRICING) & (corpus.fact[first] == queries.fact)
+    covered = np.array([t.covered for t in TOPICS])[queries.topic]
+    kinds = np.select([~covered, outdated, answers_it.any(axis=1)], ["invented", "stale", "correct"], "unknown")
+    return [str(kind) for kind in kinds]
+
+
+def _answers(rng: np.random.Generator, queries: Queries, outcome: list[str]) -> list[str]:
+    prefix = rng.integers(0, len(ANSWER_PREFIXES), N_QUERIES)
+    suffix = rng.integers(0, len(ANSWER_SUFFIXES), N_QUERIES)
+    bodies = {
+        "correct": lambda t, f: TOPICS[t].facts[f],
+        "stale": lambda t, f: STALE_PRICING_FACTS[f],
+        "invented": lambda t, f: INVENTED_ANSWERS[f],
+        "unknown": lambda t, f: DONT_KNOW,
+    }
+    return [
+        ANSWER_PREFIXES[p] + bodies[kind](t, f) + ANSWER_SUFFIXES[s]
+        for kind, t, f, p, s in zip(outcome, queries.topic, queries.fact, prefix, suffix, strict=True)
+    ]
+
+
+def _span_ids(rng: np.random.Generator) -> tuple[list[str], list[str], list[str], list[str]]:
+    ids = hex_ids(rng, 4 * N_QUERIES, 16)
+    return ids[0::4], ids[1::4], ids[2::4], ids[3::4]
+
+
+def _timing(rng: np.random.Generator, n_out: np.ndarray[Any, Any]) -> Timing:
+    """Busy weekdays and working hours; the search is slow when it lands on a stalling shard."""
+    day = rng.choice(7, N_QUERIES, p=np.array([1.0, 1, 1, 1, 0.9, 0.35, 0.3]) / 5.55)
+    hour = np.clip(rng.normal(14.0, 3.2, N_QUERIES), 0.0, 23.99)
+    start = epoch_us(WEEK_END) - (7 - day) * 86_400_000_000 + (hour * 3_600e6).astype(np.int64)
+    start = start + rng.integers(0, 1_000_000, N_QUERIES)
+    shard = rng.integers(0, N_SHARDS, N_QUERIES)
+    stalled = (shard == N_SHARDS - 1) & (rng.random(N_QUERIES) < 0.35)
+    search_ms = np.where(
+        stalled,
+        rng.lognormal(np.log(4_000), 0.6, N_QUERIES),
+        rng.lognormal(np.log(110), 0.35, N_QUERIES),
+    )
+    embed_start = start + rng.integers(1_000, 4_000, N_QUERIES)
+    embed_end = embed_start + (rng.lognormal(np.log(30), 0.3, N_QUERIES) * 1_000).astype(np.int64)
+    search_start = embed_end + rng.integers(500, 2_000, N_QUERIES)
+    search_end = search_start + (search_ms * 1_000).astype(np.int64)
+    llm_start = search_end + rng.integers(1_000, 5_000, N_QUERIES)
+    per_token_ms = rng.lognormal(np.log(16), 0.25, N_QUERIES)
+    llm_ms = rng.lognormal(np.log(350), 0.4, N_QUERIES) + n_out * per_token_ms
+    llm_end = llm_start + (llm_ms * 1_000).astype(np.int64)
+    shards = np.array([f"shard-{k}" for k in range(N_SHARDS)])[shard]
+    return Timing(start, (embed_start, embed_end), (search_start, search_end), (llm_start, llm_end), shards)
+
+
+def _users(rng: np.random.Generator, start: np.ndarray[Any, Any]) -> tuple[list[str], list[str]]:
+    """User of each trace (a few heavy users, a long tail) and its session (one per user and day)."""
+    activity = rng.lognormal(0, 1.1, N_USERS)
+    user = rng.choice(N_USERS, N_QUERIES, p=activity / activity.sum())
+    day = start // 86_400_000_000
+    sessions = [_digest(f"{u}/{d}") for u, d in zip(user, day, strict=True)]
+    return [f"user-{u:04d}" for u in user], [f"sess-{s}" for s in sessions]
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 def _intent(topic: int) -> str:
     """The intent the app's router assigns: the topic, or "other" for what it was not built for."""
     return TOPICS[topic].name if TOPICS[topic].covered else "other"
+
+
+def _contexts(exchange: Exchange) -> list[str]:
+    texts = exchange.corpus.texts
+    return ["\n\n".join(texts[h] for h in hits) for hits in exchange.top]
+
+
+def _spans(
+    rng: np.random.Generator,
+    exchange: Exchange,
+    timing: Timing,
+    tokens: AnswerTokens,
+    users: tuple[list[str], list[str]],
+) -> pa.Table:
+    """Four spans per trace: the chain, and under it the query embedding, the vector search and the chat call."""
+    n = N_QUERIES
+    model = np.where(rng.random(n) < 0.8, "gpt-4o-mini", "gpt-4o")
+    n_out = tokens.counts(n)
+    n_in = np.array([len(tokenize(c)) for c in _contexts(exchange)]) + len(tokenize(SYSTEM_PROMPT)) + 24
+    n_in = n_in + np.array([len(tokenize(q)) for q in exchange.queries.texts])
+    price = np.array([MODELS[m] for m in model])
+    cost = (n_in * price[:, 0] + n_out * price[:, 1]) / 1e6
+    chain, embed, search, llm = exchange.span_ids
+    documents = [json.dumps([exchange.corpus.ids[h] for h in hits]) for hits in exchange.top]
+    llm_params = {"temperature": 0.2, "logprobs": True, "top_logprobs": ALTERNATIVES}
+    parts: list[dict[str, Any]] = [
+        {"span_id": chain, "parent_span_id": None, "name": "rag_pipeline", "kind": "CHAIN", "otel_kind": "INTERNAL",
+         "start": timing.start, "end": timing.llm[1] + 2_000, "output_text": exchange.answers,
+         "attributes": [json.dumps({"app.intent": _intent(t), "app.version": "rag-2.3.1"})
+                        for t in exchange.queries.topic]},
+        {"span_id": embed, "parent_span_id": chain, "name": "embed_query", "kind": "EMBEDDING",
+         "otel_kind": "CLIENT", "start": timing.embed[0], "end": timing.embed[1], "model": EMBEDDING_MODEL,
+         "output_text": f"[{DIM}-d vector]",
+         "attributes": json.dumps({"embedding.model_name": EMBEDDING_MODEL})},
+        {"span_id": search, "parent_span_id": chain, "name": "vector_search", "kind": "RETRIEVER",
+         "otel_kind": "CLIENT", "start": timing.retrieve[0], "end": timing.retrieve[1], "output_text": documents,
+         "attributes": [json.dumps({"retrieval.top_k": TOP_K, "db.system": "qdrant", "db.collection.name":
+                                    "nimbus-docs", "db.shard": s}) for s in timing.shard]},
+        {"span_id": llm, "parent_span_id": chain, "name": "chat", "kind": "LLM", "otel_kind": "CLIENT",
+         "start": timing.llm[0], "end": timing.llm[1], "model": model.tolist(), "provider": "openai",
+         "output_text": exchange.answers, "input_tokens": n_in, "output_tokens": n_out,
+         "total_tokens": n_in + n_out, "cost_usd": cost,
+         "attributes": json.dumps({"llm.invocation_parameters": llm_params})},
+    ]  # fmt: skip
+    shared = {
+        "trace_id": exchange.trace_ids, "input_text": exchange.queries.texts, "status_code": "OK",
+        "session_id": users[1], "user_id": users[0], "service_name": SERVICE,
+    }  # fmt: skip
+    columns = ("model", "provider", "input_tokens", "output_tokens", "total_tokens", "cost_usd")
+    rows = [{**shared, **dict.fromkeys(columns), **part} for part in parts]
+    start = micros(np.concatenate([row.pop("start") for row in rows]))
+    end = micros(np.concatenate([row.pop("end") for row in rows]))
+    stacked = {key: _stack([row[key] for row in rows], n) for key in rows[0]}
+    return table(stacked).append_column("start_time", start).append_column("end_time", end)
+
+
+def _stack(parts: list[Any], n: int) -> list[Any]:
+    """The column of all spans from the columns of each kind; a scalar stands for ``n`` equal values."""
+    stacked: list[Any] = []
+    for part in parts:
+        stacked += part.tolist() if isinstance(part, np.ndarray) else part if isinstance(part, list) else [part] * n
+    return stacked
+
+
+def _messages(exchange: Exchange) -> pa.Table:
+    n = N_QUERIES
+    system = [f"{SYSTEM_PROMPT}\n\nContext:\n{context}" for context in _contexts(exchange)]
+    contents = system + exchange.queries.texts + exchange.answers
+    return table({
+        "trace_id": exchange.trace_ids * 3,
+        "span_id": exchange.span_ids[3] * 3,
+        "side": ["input"] * (2 * n) + ["output"] * n,
+        "position": [0] * n + [1] * n + [0] * n,
+        "role": ["system"] * n + ["user"] * n + ["assistant"] * n,
+        "content": contents,
+        "parts": [json.dumps([{"type": "text", "content": c}], ensure_ascii=False) for c in contents],
+        "finish_reason": [None] * (2 * n) + ["stop"] * n,
+    })  # fmt: skip
+
+
+def _tokens(exchange: Exchange, tokens: AnswerTokens) -> pa.Table:
+    m = len(tokens.pieces)
+    return table({
+        "trace_id": np.array(exchange.trace_ids, dtype=object)[tokens.owner].tolist(),
+        "span_id": np.array(exchange.span_ids[3], dtype=object)[tokens.owner].tolist(),
+        "side": ["output"] * m,
+        "choice": pa.array(np.zeros(m, dtype=np.int32)),
+        "position": pa.array(tokens.position.astype(np.int32)),
+        "token": tokens.texts(),
+        "bytes": pa.array(tokens.pieces, pa.binary()),
+        "logprob": tokens.logprob,
+        "alternatives": tokens.alternatives,
+    })  # fmt: skip
 
 
 def _chunk_metadata(corpus: Corpus, chunk: int) -> str:
@@ -156,295 +328,62 @@ def _chunk_metadata(corpus: Corpus, chunk: int) -> str:
     )
 
 
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def _answers(
-    rng: np.random.Generator,
-    corpus: Corpus,
-    q_topic: np.ndarray[Any, Any],
-    q_fact: np.ndarray[Any, Any],
-    top: np.ndarray[Any, Any],
-) -> tuple[list[str], list[str]]:
-    """What the model answered, and how it relates to the truth: correct, stale, invented or unknown."""
-    outcome: list[str] = []
-    answers: list[str] = []
-    prefixes = rng.integers(0, len(_PREFIXES), len(q_topic))
-    suffixes = rng.integers(0, len(_SUFFIXES), len(q_topic))
-    for i, (t, f) in enumerate(zip(q_topic, q_fact, strict=True)):
-        hits = top[i]
-        topic = TOPICS[t]
-        if not topic.covered:
-            kind, body = "invented", INVENTED_ANSWERS[f]
-        elif corpus.stale[hits[0]]:
-            kind, body = "stale", STALE_PRICING_FACTS[corpus.fact[hits[0]]]
-        elif any(corpus.topic[h] == t and corpus.fact[h] == f and not corpus.stale[h] for h in hits):
-            kind, body = "correct", topic.facts[f]
-        else:
-            kind, body = "unknown", "I couldn't find that in the documentation. Please contact support@nimbus.example."
-        outcome.append(kind)
-        answers.append(_PREFIXES[prefixes[i]] + body + _SUFFIXES[suffixes[i]])
-    return outcome, answers
-
-
-class _TraceBuilder:
-    """Turns questions, retrievals and answers into spans and the rows that hang off them."""
-
-    def __init__(
-        self,
-        rng: np.random.Generator,
-        corpus: Corpus,
-        questions: list[str],
-        answers: list[str],
-        outcome: list[str],
-        q_topic: np.ndarray[Any, Any],
-        top: np.ndarray[Any, Any],
-        top_scores: np.ndarray[Any, Any],
-    ) -> None:
-        self.rng, self.corpus, self.questions, self.answers = rng, corpus, questions, answers
-        self.outcome, self.q_topic, self.top, self.top_scores = outcome, q_topic, top, top_scores
-        n = len(questions)
-        self.trace_ids = hex_ids(rng, n, 32)
-        span_ids = hex_ids(rng, 4 * n, 16)
-        self.root_ids, self.embed_ids, self.retrieve_ids, self.llm_ids = (span_ids[k::4] for k in range(4))
-
-    def build(self) -> dict[str, pa.Table]:
-        n = len(self.questions)
-        rng = self.rng
-        start = epoch_us(WEEK_END) - rng.integers(0, 7 * 86_400_000_000, n)
-        embed_ms = rng.lognormal(np.log(30), 0.3, n)
-        slow = rng.random(n) < 0.04
-        retrieve_ms = np.where(slow, rng.uniform(3_000, 14_000, n), rng.lognormal(np.log(110), 0.35, n))
-        shard = np.where(slow, SLOW_SHARD, np.array([f"shard-{k}" for k in range(7)])[rng.integers(0, 7, n)])
-        model = np.where(rng.random(n) < 0.8, "gpt-4o-mini", "gpt-4o")
-        out_tokens = [self._token_rows(i) for i in range(n)]
-        n_out = np.array([len(rows[0]) for rows in out_tokens])
-        contexts = ["\n\n".join(self.corpus.texts[h] for h in self.top[i]) for i in range(n)]
-        n_in = (
-            np.array([len(tokenize(SYSTEM_PROMPT + c + q)) for c, q in zip(contexts, self.questions, strict=True)]) + 12
-        )
-        llm_ms = 220 + n_out * rng.lognormal(np.log(16), 0.25, n) + np.where(model == "gpt-4o", 350, 0)
-        t_embed = start + 2_000
-        t_retrieve = t_embed + (embed_ms * 1000).astype(np.int64) + 1_000
-        t_llm = t_retrieve + (retrieve_ms * 1000).astype(np.int64) + 2_000
-        t_end = t_llm + (llm_ms * 1000).astype(np.int64)
-        price = np.array([MODELS[m] for m in model])
-        cost = (n_in * price[:, 0] + n_out * price[:, 1]) / 1e6
-        users = np.array([f"user-{u:04d}" for u in rng.zipf(1.6, n) % 300])
-        day = (start // 86_400_000_000).astype(str)
-        sessions = [f"sess-{_digest(f'{u}/{d}')}" for u, d in zip(users, day, strict=True)]
-        intents = [_intent(t) for t in self.q_topic]
-        self.slow_ms = retrieve_ms
-        spans = self._spans(
-            start,
-            t_embed,
-            t_retrieve,
-            t_llm,
-            t_end,
-            embed_ms,
-            model,
-            n_in,
-            n_out,
-            cost,
-            users,
-            sessions,
-            intents,
-            shard,
-        )
-        return {
-            "spans": spans,
-            "messages": self._messages(contexts),
-            "tokens": self._tokens(out_tokens),
-            "documents": self._documents(),
-            "annotations": self._feedback(users, retrieve_ms, t_end),
-        }
-
-    def _spans(self, start: Any, t_embed: Any, t_retrieve: Any, t_llm: Any, t_end: Any, embed_ms: Any, model: Any,
-               n_in: Any, n_out: Any, cost: Any, users: Any, sessions: list[str], intents: list[str],
-               shard: Any) -> pa.Table:  # fmt: skip
-        n = len(self.questions)
-        names = ["rag_pipeline", "embed_query", "vector_search", "chat"]
-        kinds = ["CHAIN", "EMBEDDING", "RETRIEVER", "LLM"]
-        otel = ["SERVER", "CLIENT", "CLIENT", "CLIENT"]
-        starts = [start, t_embed, t_retrieve, t_llm]
-        ends = [t_end + 3_000, t_embed + (embed_ms * 1000).astype(np.int64), t_llm - 2_000, t_end]
-        ids = [self.root_ids, self.embed_ids, self.retrieve_ids, self.llm_ids]
-        under_root: list[str | None] = list(self.root_ids)
-        parents: list[list[str | None]] = [[None] * n, under_root, under_root, under_root]
-        doc_list = [json.dumps([self.corpus.ids[h] for h in row]) for row in self.top]
-        inputs = [self.questions, self.questions, self.questions, self.questions]
-        outputs = [self.answers, ["[384-d vector]"] * n, doc_list, self.answers]
-        attributes = [
-            [json.dumps({"app.intent": i, "app.version": "rag-2.3.1"}) for i in intents],
-            [json.dumps({"embedding.model_name": EMBEDDING_MODEL})] * n,
-            [json.dumps({"retrieval.top_k": TOP_K, "db.system": "qdrant", "db.shard": s}) for s in shard],
-            [
-                json.dumps(
-                    {"llm.invocation_parameters": {"temperature": 0.2, "logprobs": True, "top_logprobs": ALTERNATIVES}}
-                )
-            ]
-            * n,
-        ]
-        columns: dict[str, list[Any]] = {key: [] for key in (
-            "trace_id", "span_id", "parent_span_id", "name", "kind", "otel_kind", "model", "provider", "input_text",
-            "output_text", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "session_id", "user_id",
-            "service_name", "attributes")}  # fmt: skip
-        start_all, end_all = [], []
-        for k in range(4):
-            is_llm = kinds[k] == "LLM"
-            columns["trace_id"] += self.trace_ids
-            columns["span_id"] += ids[k]
-            columns["parent_span_id"] += parents[k]
-            columns["name"] += [names[k]] * n
-            columns["kind"] += [kinds[k]] * n
-            columns["otel_kind"] += [otel[k]] * n
-            columns["model"] += list(model) if is_llm else ([EMBEDDING_MODEL] * n if k == 1 else [None] * n)
-            columns["provider"] += ["openai"] * n if is_llm else [None] * n
-            columns["input_text"] += inputs[k]
-            columns["output_text"] += outputs[k]
-            columns["input_tokens"] += n_in.tolist() if is_llm else [None] * n
-            columns["output_tokens"] += n_out.tolist() if is_llm else [None] * n
-            columns["total_tokens"] += (n_in + n_out).tolist() if is_llm else [None] * n
-            columns["cost_usd"] += cost.tolist() if is_llm else [None] * n
-            columns["session_id"] += sessions
-            columns["user_id"] += users.tolist()
-            columns["service_name"] += ["nimbus-support-rag"] * n
-            columns["attributes"] += attributes[k]
-            start_all.append(starts[k])
-            end_all.append(ends[k])
-        result = table(columns)
-        result = result.append_column("start_time", micros(np.concatenate(start_all)))
-        result = result.append_column("end_time", micros(np.concatenate(end_all)))
-        return result.append_column("status_code", pa.array(["OK"] * len(result)))
-
-    def _messages(self, contexts: list[str]) -> pa.Table:
-        n = len(self.questions)
-        system = [f"{SYSTEM_PROMPT}\n\nContext:\n{c}" for c in contexts]
-        return table({
-            "trace_id": self.trace_ids * 3,
-            "span_id": self.llm_ids * 3,
-            "side": ["input"] * (2 * n) + ["output"] * n,
-            "position": [0] * n + [1] * n + [0] * n,
-            "role": ["system"] * n + ["user"] * n + ["assistant"] * n,
-            "content": system + self.questions + self.answers,
-            "parts": [json.dumps([{"type": "text", "content": c}]) for c in system + self.questions + self.answers],
-            "finish_reason": [None] * (2 * n) + ["stop"] * n,
-        })  # fmt: skip
-
-    def _token_rows(self, i: int) -> tuple[list[bytes], list[float]]:
-        """Byte pieces of the answer and their logprobs; multi-byte characters are split across pieces."""
-        rng, kind = self.rng, self.outcome[i]
-        pieces: list[bytes] = []
-        for token in tokenize(self.answers[i]):
-            raw = token.encode()
-            if len(raw) > len(token):  # a multi-byte character: the tokenizer splits its bytes
-                cut = len(raw) // 2
-                pieces += [raw[:cut], raw[cut:]]
-            else:
-                pieces.append(raw)
-        spread = {"correct": 0.12, "stale": 0.15, "unknown": 0.35, "invented": 0.9}[kind]
-        logprobs = -np.abs(rng.normal(0, spread, len(pieces)))
-        factual = np.array([p.strip()[:1].isdigit() or p.strip()[:1].isupper() for p in pieces])
-        boost = {"invented": 1.6, "unknown": 0.3}.get(kind, 0.15)
-        logprobs = logprobs - factual * np.abs(rng.normal(boost, boost / 2, len(pieces)))
-        return pieces, logprobs.tolist()
-
-    def _tokens(self, rows: list[tuple[list[bytes], list[float]]]) -> pa.Table:
-        rng = self.rng
-        trace_ids, span_ids, positions, texts, raw, logprobs = [], [], [], [], [], []
-        alt_text: list[str] = []
-        alt_raw: list[bytes] = []
-        alt_lp: list[float] = []
-        pool = [p for p in {t.encode() for s in self.answers[:400] for t in tokenize(s)} if len(p) == len(p.decode())]
-        pool.sort()
-        for i, (pieces, lps) in enumerate(rows):
-            for position, (piece, lp) in enumerate(zip(pieces, lps, strict=True)):
-                trace_ids.append(self.trace_ids[i])
-                span_ids.append(self.llm_ids[i])
-                positions.append(position)
-                texts.append(piece.decode("utf-8", errors="replace"))
-                raw.append(piece)
-                logprobs.append(lp)
-                rest = 1.0 - float(np.exp(lp))
-                others = [pool[j] for j in rng.choice(len(pool), ALTERNATIVES - 1, replace=False)]
-                shares = np.array([0.55, 0.25, 0.12, 0.08]) * max(rest, 1e-6) * 0.95
-                candidates = [(lp, piece), *zip(np.log(shares).tolist(), others, strict=True)]
-                candidates.sort(key=lambda c: -c[0])
-                for alt_logprob, alt_piece in candidates:
-                    alt_text.append(alt_piece.decode("utf-8", errors="replace"))
-                    alt_raw.append(alt_piece)
-                    alt_lp.append(alt_logprob)
-        alternatives = pa.ListArray.from_arrays(
-            pa.array(np.arange(0, len(alt_lp) + 1, ALTERNATIVES, dtype=np.int32)),
-            pa.StructArray.from_arrays(
-                [pa.array(alt_text), pa.array(alt_raw, pa.binary()), pa.array(alt_lp)],
-                names=["token", "bytes", "logprob"],
-            ),
-        )
-        return table({
-            "trace_id": trace_ids, "span_id": span_ids, "side": ["output"] * len(texts), "choice": [0] * len(texts),
-            "position": positions, "token": texts, "bytes": pa.array(raw, pa.binary()), "logprob": logprobs,
-            "alternatives": alternatives,
-        })  # fmt: skip
-
-    def _documents(self) -> pa.Table:
-        n = len(self.questions)
-        hits = self.top.reshape(-1)
-        c = self.corpus
-        return table({
-            "trace_id": np.repeat(self.trace_ids, TOP_K).tolist(),
-            "span_id": np.repeat(self.retrieve_ids, TOP_K).tolist(),
-            "position": np.tile(np.arange(TOP_K), n).tolist(),
-            "document_id": [c.ids[h] for h in hits],
-            "content": [c.texts[h] for h in hits],
-            "score": np.round(self.top_scores.reshape(-1).astype(np.float64), 4),
-            "metadata": [_chunk_metadata(c, h) for h in hits],
-        })  # fmt: skip
-
-    def _feedback(self, users: Any, retrieve_ms: Any, t_end: Any) -> pa.Table:
-        rng = self.rng
-        n = len(self.questions)
-        gives = rng.random(n) < 0.15
-        p_down = np.array([{"correct": 0.08, "stale": 0.7, "invented": 0.6, "unknown": 0.45}[o] for o in self.outcome])
-        p_down = np.minimum(p_down + (retrieve_ms > 2_500) * 0.3, 0.95)
-        down = rng.random(n) < p_down
-        chosen = np.flatnonzero(gives)
-        notes = []
-        for i in chosen:
-            reason = "slow" if retrieve_ms[i] > 2_500 and down[i] else (self.outcome[i] if down[i] else "correct")
-            options = _NOTES.get(reason, ())
-            notes.append(options[rng.integers(0, len(options))] if options and rng.random() < 0.4 else None)
-        return table({
-            "target_kind": ["trace"] * len(chosen),
-            "target_id": [self.trace_ids[i] for i in chosen],
-            "name": ["user_feedback"] * len(chosen),
-            "label": ["thumbs_down" if down[i] else "thumbs_up" for i in chosen],
-            "score": [0.0 if down[i] else 1.0 for i in chosen],
-            "note": notes,
-            "annotator": [str(users[i]) for i in chosen],
-            "annotator_kind": ["human"] * len(chosen),
-            "created_at": micros(t_end[chosen] + 30_000_000),
-        })  # fmt: skip
-
-
-def _embeddings(corpus: Corpus, q_vectors: Any, questions: list[str], traces: _TraceBuilder, q_topic: Any) -> pa.Table:
-    n = len(questions)
-    vectors = np.concatenate([q_vectors, corpus.vectors])
-    flat = pa.array(vectors.reshape(-1), pa.float32())
-    lists = pa.ListArray.from_arrays(pa.array(np.arange(0, len(flat) + 1, DIM, dtype=np.int32)), flat)
-    chunk_meta = [_chunk_metadata(corpus, chunk) for chunk in range(len(corpus.ids))]
+def _documents(exchange: Exchange) -> pa.Table:
+    hits = exchange.top.reshape(-1)
+    corpus = exchange.corpus
+    metadata = [_chunk_metadata(corpus, chunk) for chunk in range(len(corpus.ids))]
     return table({
-        "role": ["query"] * n + ["chunk"] * len(corpus.ids),
-        "text": questions + corpus.texts,
-        "model": [EMBEDDING_MODEL] * (n + len(corpus.ids)),
-        "vector": lists,
-        "trace_id": traces.trace_ids + [None] * len(corpus.ids),
-        "span_id": traces.embed_ids + [None] * len(corpus.ids),
+        "trace_id": np.repeat(np.array(exchange.trace_ids, dtype=object), TOP_K).tolist(),
+        "span_id": np.repeat(np.array(exchange.span_ids[2], dtype=object), TOP_K).tolist(),
+        "position": pa.array(np.tile(np.arange(TOP_K, dtype=np.int32), N_QUERIES)),
+        "document_id": [corpus.ids[h] for h in hits],
+        "content": [corpus.texts[h] for h in hits],
+        "score": np.round(exchange.scores.reshape(-1).astype(np.float64), 4),
+        "metadata": [metadata[h] for h in hits],
+    })  # fmt: skip
+
+
+def _embeddings(exchange: Exchange) -> pa.Table:
+    """Query vectors (linked to their EMBEDDING span) and chunk vectors (linked by document id)."""
+    corpus, queries = exchange.corpus, exchange.queries
+    n, c = N_QUERIES, len(corpus.ids)
+    flat = pa.array(np.concatenate([queries.vectors, corpus.vectors]).reshape(-1), pa.float32())
+    vectors = pa.ListArray.from_arrays(pa.array(np.arange(0, len(flat) + 1, DIM, dtype=np.int32)), flat)
+    return table({
+        "role": ["query"] * n + ["chunk"] * c,
+        "text": queries.texts + corpus.texts,
+        "model": [EMBEDDING_MODEL] * (n + c),
+        "vector": vectors,
+        "trace_id": exchange.trace_ids + [None] * c,
+        "span_id": exchange.span_ids[1] + [None] * c,
         "document_id": [None] * n + corpus.ids,
-        "metadata": [json.dumps({"intent": _intent(t)}) for t in q_topic] + chunk_meta,
+        "metadata": [json.dumps({"topic": _intent(t)}) for t in queries.topic]
+        + [_chunk_metadata(corpus, chunk) for chunk in range(c)],
+    })  # fmt: skip
+
+
+def _feedback(rng: np.random.Generator, exchange: Exchange, timing: Timing, users: list[str]) -> pa.Table:
+    """Thumbs up/down on ~15% of traces; wrong and slow answers draw thumbs down (and more feedback)."""
+    search_ms = (timing.retrieve[1] - timing.retrieve[0]) / 1_000
+    slow = search_ms > 2_500
+    p_down = np.minimum(np.array([_THUMBS_DOWN[o] for o in exchange.outcome]) + 0.3 * slow, 0.95)
+    down = rng.random(N_QUERIES) < p_down
+    chosen = np.flatnonzero(rng.random(N_QUERIES) < np.where(down, 0.3, 0.13))  # the unhappy speak up more
+    reasons = ["slow" if slow[i] and down[i] else exchange.outcome[i] if down[i] else "correct" for i in chosen]
+    with_note = rng.random(len(chosen)) < 0.4
+    pick = rng.integers(0, 1_000, len(chosen))
+    notes = [
+        _NOTES[r][k % len(_NOTES[r])] if w and r in _NOTES else None
+        for r, w, k in zip(reasons, with_note, pick, strict=True)
+    ]
+    return table({
+        "target_kind": ["trace"] * len(chosen),
+        "target_id": [exchange.trace_ids[i] for i in chosen],
+        "name": ["user_feedback"] * len(chosen),
+        "label": np.where(down[chosen], "thumbs_down", "thumbs_up").tolist(),
+        "score": np.where(down[chosen], 0.0, 1.0),
+        "note": notes,
+        "annotator": [users[i] for i in chosen],
+        "annotator_kind": ["human"] * len(chosen),
+        "created_at": micros(timing.llm[1][chosen] + rng.integers(5_000_000, 120_000_000, len(chosen))),
     })  # fmt: skip

@@ -21,7 +21,7 @@ PROJECT = "sft-llama-8b"
 SWEEP = "sweep-2026-11-14"
 MAX_STEPS = 2_000
 EVAL_EVERY = 100
-LAYER_EVERY = 20
+LAYER_EVERY = 10
 GPU_EVERY = 10
 N_LAYERS = 32
 N_GPUS = 8
@@ -76,28 +76,37 @@ def _schedule(config: RunConfig, steps: np.ndarray[Any, Any]) -> np.ndarray[Any,
     return config.lr * np.where(steps < config.warmup, warm, 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * progress)))
 
 
-def _curves(
-    config: RunConfig, rng: np.random.Generator, steps: np.ndarray[Any, Any]
-) -> dict[str, np.ndarray[Any, Any]]:
-    lr = _schedule(config, steps)
+def _expected_loss(config: RunConfig, steps: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The loss without batch noise: a power-law decay (faster with a higher lr), plus the run's incidents."""
     speed = (config.lr / 1e-4) ** 0.55 * (config.batch_size / 32) ** 0.3
     floor = 1.05 + 0.04 * np.log10(config.lr / 1e-4) ** 2 + (0.02 if config.batch_size == 64 else 0)
-    loss = floor + 1.9 * (1 + speed * steps / 60) ** -0.55
-    noise = rng.normal(0, 0.045 * (32 / config.batch_size) ** 0.5 * (1 + config.lr / 1e-3), len(steps))
-    loss = loss + noise
-    grad = 0.9 + 2.5 * np.exp(-steps / 150) + np.abs(rng.normal(0, 0.12, len(steps))) * (config.lr / 3e-4)
+    loss: np.ndarray[Any, Any] = floor + 1.9 * (1 + speed * steps / 60) ** -0.55
     if config.spike_at is not None:
-        after = np.clip(steps - config.spike_at, 0, None)
-        bump = np.where(steps >= config.spike_at, 2.6 * np.exp(-after / 35), 0)
-        loss = loss + bump
-        grad = grad + np.where(steps == config.spike_at, 41.0, 0) + bump * 4
+        loss = loss + _spike(config.spike_at, steps)
     if config.nan_at is not None:
         blowup = np.clip(steps - (config.nan_at - 60), 0, None)
-        grad = grad * np.exp(blowup / 14)
-        loss = loss + np.where(blowup > 0, np.exp(blowup / 20) - 1, 0)
-        loss = np.where(steps >= config.nan_at, np.nan, loss)
-        grad = np.where(steps >= config.nan_at, np.nan, grad)
-    return {"train/loss": loss, "train/lr": lr, "train/grad_norm": grad}
+        loss = np.where(steps >= config.nan_at, np.nan, loss + np.where(blowup > 0, np.exp(blowup / 20) - 1, 0))
+    return loss
+
+
+def _spike(at: int, steps: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A bad batch at step ``at``: the loss jumps, then recovers over ~100 steps."""
+    bump: np.ndarray[Any, Any] = np.where(steps >= at, 2.6 * np.exp(-np.clip(steps - at, 0, None) / 35), 0)
+    return bump
+
+
+def _curves(
+    config: RunConfig, rng: np.random.Generator, steps: np.ndarray[Any, Any], expected: np.ndarray[Any, Any]
+) -> dict[str, np.ndarray[Any, Any]]:
+    """Per-step train/loss (expected loss + batch noise, noisier with a high lr), train/lr and train/grad_norm."""
+    noise = rng.normal(0, 0.045 * (32 / config.batch_size) ** 0.5 * (1 + config.lr / 1e-3), len(steps))
+    grad = 0.9 + 2.5 * np.exp(-steps / 150) + np.abs(rng.normal(0, 0.12, len(steps))) * (config.lr / 3e-4)
+    if config.spike_at is not None:
+        grad = grad + np.where(steps == config.spike_at, 41.0, 0) + 4 * _spike(config.spike_at, steps)
+    if config.nan_at is not None:
+        blowup = np.clip(steps - (config.nan_at - 60), 0, None)
+        grad = np.where(steps >= config.nan_at, np.nan, grad * np.exp(blowup / 14))
+    return {"train/loss": expected + noise, "train/lr": _schedule(config, steps), "train/grad_norm": grad}
 
 
 def _logged_steps(config: RunConfig) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -116,8 +125,10 @@ def _logged_steps(config: RunConfig) -> tuple[np.ndarray[Any, Any], np.ndarray[A
 
 
 def _run_metrics(config: RunConfig, rng: np.random.Generator, start_us: int) -> dict[str, Any]:
+    """Every point one run logged, as arrays ``key``, ``step``, ``wall_time`` (µs), ``value`` and ``seq``."""
     steps, seconds = _logged_steps(config)
-    curves = _curves(config, rng, steps)
+    expected = _expected_loss(config, steps)
+    curves = _curves(config, rng, steps, expected)
     keys: list[np.ndarray[Any, Any]] = []
     values: list[np.ndarray[Any, Any]] = []
     at: list[np.ndarray[Any, Any]] = []
@@ -133,8 +144,8 @@ def _run_metrics(config: RunConfig, rng: np.random.Generator, start_us: int) -> 
     for rank, (key, curve) in enumerate(curves.items()):
         add(key, every, curve, rank)
     evals = steps % EVAL_EVERY == EVAL_EVERY - 1
-    add("eval/loss", evals, curves["train/loss"][evals] + 0.08 + rng.normal(0, 0.01, int(evals.sum())), 3)
-    accuracy = np.clip(0.92 - 0.33 * (curves["train/loss"][evals] - 1.0), 0, 1)
+    add("eval/loss", evals, expected[evals] + 0.08 + rng.normal(0, 0.01, int(evals.sum())), 3)
+    accuracy = np.clip(0.92 - 0.33 * (expected[evals] - 1.0) + rng.normal(0, 0.004, int(evals.sum())), 0, 1)
     add("eval/accuracy", evals, accuracy, 4)
     layers = steps % LAYER_EVERY == 0
     depth_scale = np.linspace(1.8, 0.4, N_LAYERS)
@@ -166,42 +177,65 @@ def _run_metrics(config: RunConfig, rng: np.random.Generator, start_us: int) -> 
 def generate(rng: np.random.Generator) -> dict[str, pa.Table]:
     """Tables runs, params and metrics for the sweep."""
     configs = sweep()
-    runs: dict[str, list[Any]] = {
-        k: [] for k in ("run_id", "project", "name", "group_name", "status", "tags", "attributes")
+    metrics = [_run_metrics(config, rng, _start_us(config)) for config in configs]
+    return {
+        "runs": _runs(configs, metrics),
+        "params": _params(configs),
+        "metrics": _metrics_table(configs, metrics),
     }
-    started, ended = [], []
-    params: dict[str, list[Any]] = {"run_id": [], "key": [], "value": []}
-    metric_parts = []
+
+
+def _start_us(config: RunConfig) -> int:
+    """The sweep launches one run every 7 minutes."""
+    return epoch_us(SWEEP_START) + config.index * 7 * 60 * 1_000_000
+
+
+def _status(config: RunConfig) -> str:
+    return "failed" if config.nan_at else ("running" if config.stop_at else "finished")
+
+
+def _runs(configs: list[RunConfig], metrics: list[dict[str, Any]]) -> pa.Table:
+    """One row per run; a run still running has no end, the others end a few seconds after their last point."""
+    ended = [
+        None if _status(config) == "running" else int(points["wall_time"].max()) + 5_000_000
+        for config, points in zip(configs, metrics, strict=True)
+    ]
+    return table({
+        "run_id": [config.run_id for config in configs],
+        "project": [PROJECT] * len(configs),
+        "name": [config.name for config in configs],
+        "group_name": [SWEEP] * len(configs),
+        "status": [_status(config) for config in configs],
+        "tags": [["sweep", "sft", config.node] for config in configs],
+        "attributes": [json.dumps({"host": c.node, "gpus": N_GPUS, "git_commit": "3f9c2ab"}) for c in configs],
+        "started_at": micros(np.array([_start_us(config) for config in configs])),
+        "ended_at": pa.array(ended, pa.timestamp("us", tz="UTC")),
+    })  # fmt: skip
+
+
+def _params(configs: list[RunConfig]) -> pa.Table:
+    """The configuration of each run, one row per key, values as text."""
+    columns: dict[str, list[str]] = {"run_id": [], "key": [], "value": []}
     for config in configs:
-        start_us = epoch_us(SWEEP_START) + config.index * 7 * 60 * 1_000_000
-        metrics = _run_metrics(config, rng, start_us)
-        metrics["run_id"] = np.full(len(metrics["key"]), config.run_id, dtype=object)
-        metric_parts.append(metrics)
-        status = "failed" if config.nan_at else ("running" if config.stop_at else "finished")
-        runs["run_id"].append(config.run_id)
-        runs["project"].append(PROJECT)
-        runs["name"].append(config.name)
-        runs["group_name"].append(SWEEP)
-        runs["status"].append(status)
-        runs["tags"].append(["sweep", "sft", config.node])
-        runs["attributes"].append(json.dumps({"host": config.node, "gpus": N_GPUS, "git_commit": "3f9c2ab"}))
-        started.append(start_us)
-        ended.append(None if status == "running" else int(metrics["wall_time"].max()) + 5_000_000)
-        config_values = {
+        values = {
             "model": "meta-llama/Llama-3.1-8B", "optimizer": "adamw", "lr": config.lr, "batch_size": config.batch_size,
             "warmup_steps": config.warmup, "seed": 1000 + config.index, "max_steps": MAX_STEPS, "weight_decay": 0.1,
             "lr_schedule": "cosine", "precision": "bf16", "node": config.node,
         }  # fmt: skip
-        for key, value in config_values.items():
-            params["run_id"].append(config.run_id)
-            params["key"].append(key)
-            params["value"].append(str(value))
-    run_table = table(runs)
-    run_table = run_table.append_column("started_at", micros(np.array(started)))
-    run_table = run_table.append_column("ended_at", pa.array(ended, pa.timestamp("us", tz="UTC")))
-    merged = {key: np.concatenate([part[key] for part in metric_parts]) for key in metric_parts[0]}
+        for key, value in values.items():
+            columns["run_id"].append(config.run_id)
+            columns["key"].append(key)
+            columns["value"].append(str(value))
+    return table(columns)
+
+
+def _metrics_table(configs: list[RunConfig], metrics: list[dict[str, Any]]) -> pa.Table:
+    """All runs' points in one table, sorted by (run_id, key, step) and then by the order they were logged."""
+    run_ids = [np.full(len(p["key"]), c.run_id, dtype=object) for c, p in zip(configs, metrics, strict=True)]
+    merged = {key: np.concatenate([points[key] for points in metrics]) for key in metrics[0]}
+    merged["run_id"] = np.concatenate(run_ids)
     order = np.lexsort((merged["seq"], merged["step"], merged["key"], merged["run_id"]))
-    metrics_table = pa.table({
+    return pa.table({
         "run_id": pa.array(merged["run_id"][order].tolist()),
         "key": pa.array(merged["key"][order].tolist()),
         "step": pa.array(merged["step"][order]),
@@ -209,4 +243,3 @@ def generate(rng: np.random.Generator) -> dict[str, pa.Table]:
         "value": pa.array(merged["value"][order], from_pandas=False),
         "seq": pa.array(merged["seq"][order]),
     })  # fmt: skip
-    return {"runs": run_table, "params": table(params), "metrics": metrics_table}
