@@ -1,4 +1,4 @@
-"""The ``llmlens`` command: ``demo``, ``info``, ``sql``."""
+"""The ``llmlens`` command: ``demo``, ``info``, ``load``, ``collect``, ``sql``."""
 
 from __future__ import annotations
 
@@ -89,6 +89,24 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--format", default=None, help="force a format instead of detecting it")
     load.set_defaults(handler=_load)
 
+    collect = commands.add_parser(
+        "collect",
+        help="receive OTLP/HTTP traces into a store until Ctrl-C",
+        description="Run an OTLP/HTTP receiver (POST /v1/traces, protobuf or JSON, gzip) that writes spans into a "
+        "store. Point exporters at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT.",
+    )
+    collect.add_argument("--db", default=None, help="store file (default: $LLMLENS_DB or .llmlens/lens.duckdb)")
+    collect.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)"
+    )
+    collect.add_argument("--port", type=int, default=4318, help="port (default: %(default)s, the OTLP/HTTP port)")
+    collect.add_argument(
+        "--token", default=os.environ.get("LLMLENS_COLLECT_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' (default: $LLMLENS_COLLECT_TOKEN, none if unset)",
+    )  # fmt: skip
+    collect.add_argument("--max-body-mb", type=float, default=64, help="largest request body (default: %(default)s)")
+    collect.set_defaults(handler=_collect)
+
     sql = commands.add_parser(
         "sql",
         usage="llmlens sql [-h] [--format {table,csv,json}] [--max-rows N] [--write] [DB] QUERY",
@@ -121,6 +139,28 @@ def _load(args: argparse.Namespace) -> int:
     with llmlens.open(args.db) as lens:
         report = lens.load(*args.paths, format=args.format)
     print(report)
+    return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    with llmlens.open(args.db) as lens:
+        collector = lens.collect(
+            args.port, host=args.host, token=args.token, max_body_bytes=int(args.max_body_mb * 1024 * 1024)
+        )
+        print(f"llmlens is receiving traces at {collector.url} into {lens.path}", flush=True)
+        print(f"  export OTEL_EXPORTER_OTLP_ENDPOINT={collector.endpoint}\nPress Ctrl-C to stop.", flush=True)
+        shown = ""
+        try:
+            while True:
+                time.sleep(1)
+                line = repr(collector).splitlines()[0]
+                if line != shown and collector.stats.requests:
+                    print(line, flush=True)
+                    shown = line
+        except KeyboardInterrupt:
+            pass
+        collector.stop()
+        print(f"stopped. {repr(collector).splitlines()[0]}", flush=True)
     return 0
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
 
 
@@ -56,6 +57,7 @@ class Lens:
         self._con, self.path = connect(path, read_only=read_only)
         self.read_only = read_only
         self.closed = False
+        self._collectors: list[Collector] = []
         global _current
         _current = self
 
@@ -101,6 +103,41 @@ class Lens:
         from llmlens.loaders import load
 
         return load(self, *paths, format=format, progress=progress)
+
+    def collect(
+        self,
+        port: int = 4318,
+        *,
+        host: str = "127.0.0.1",
+        token: str | None = None,
+        max_body_bytes: int = 64 * 1024 * 1024,
+    ) -> Collector:
+        """Receive OTLP/HTTP traces on ``http://host:port/v1/traces`` into this store, in the background.
+
+        Point an app's exporter at it (``OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318``): protobuf and
+        JSON bodies, gzip or not, are accepted; spans are queryable within about a second. Bodies over
+        ``max_body_bytes`` get 413; with ``token`` set, requests need ``Authorization: Bearer <token>``.
+        ``port=0`` picks a free port. Stop it with ``.stop()``, which writes everything received;
+        closing the Lens stops it too.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     collector = lens.collect(port=0)
+        ...     collector.running
+        True
+        >>> collector.running
+        False
+        """
+        from llmlens.collect import Collector
+
+        collector = Collector(self, port=port, host=host, token=token, max_body_bytes=max_body_bytes)
+        self._collectors.append(collector)
+        return collector
+
+    @property
+    def collectors(self) -> list[Collector]:
+        """The OTLP receivers started on this Lens that are still running."""
+        return [collector for collector in self._collectors if collector.running]
 
     def tables(self) -> dict[str, int]:
         """Row count of every llmlens table and view, by name.
@@ -150,6 +187,8 @@ class Lens:
         >>> lens.closed
         True
         """
+        for collector in self._collectors:
+            collector.stop()
         self._con.close()
         self.closed = True
 

@@ -19,6 +19,7 @@ from llmlens.query import python_references
 if TYPE_CHECKING:
     import pandas as pd
 
+    from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
 
 
@@ -54,7 +55,7 @@ class LensMagics(Magics):
 
     @line_cell_magic
     def lens(self, line: str, cell: str | None = None) -> Any:
-        """%lens help | open | info | load | demo | close ...; %%lens [-o NAME] runs SQL."""
+        """%lens help | open | info | load | demo | collect | close ...; %%lens [-o NAME] runs SQL."""
         if cell is None:
             return self._run_command(line)
         return self._run_sql_cell(line, cell)
@@ -92,6 +93,11 @@ class LensMagics(Magics):
         load_parser = parser("load", "Load trace files (paths, globs or folders) into the current store.")
         load_parser.add_argument("paths", nargs="+")
         load_parser.add_argument("--format", default=None, help="force a format instead of detecting it")
+        collect_parser = parser("collect", "Receive OTLP/HTTP traces into the current store in the background.")
+        collect_parser.add_argument("--port", type=int, default=4318, help="port (default: %(default)s; 0: any free)")
+        collect_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+        collect_parser.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN'")
+        collect_parser.add_argument("--stop", action="store_true", help="stop the receivers of the current store")
         close_parser = parser("close", "Close the current store, releasing its lock.")
         return [
             _Command("help", help_parser.description or "", help_parser, lambda _: self._help()),
@@ -99,6 +105,7 @@ class LensMagics(Magics):
             _Command("info", info_parser.description or "", info_parser, lambda _: self._info()),
             _Command("load", load_parser.description or "", load_parser, self._load),
             _Command("demo", demo_parser.description or "", demo_parser, self._demo),
+            _Command("collect", collect_parser.description or "", collect_parser, self._collect),
             _Command("close", close_parser.description or "", close_parser, lambda _: self._close()),
         ]
 
@@ -117,6 +124,14 @@ class LensMagics(Magics):
 
     def _load(self, args: argparse.Namespace) -> LoadReport:
         return self._lens().load(*args.paths, format=args.format)
+
+    def _collect(self, args: argparse.Namespace) -> Collector | None:
+        lens = self._lens()
+        if args.stop:
+            for collector in lens.collectors:
+                collector.stop()
+            return None
+        return lens.collect(args.port, host=args.host, token=args.token)
 
     def _demo(self, args: argparse.Namespace) -> Lens:
         from llmlens import demo

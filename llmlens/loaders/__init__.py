@@ -27,7 +27,7 @@ from llmlens.loaders.spans import drop_staging, write_staged
 if TYPE_CHECKING:
     from llmlens.lens import Lens
 
-__all__ = ["FORMATS", "FileReport", "LoadError", "LoadReport", "load"]
+__all__ = ["FORMATS", "FileReport", "LoadError", "LoadReport", "Source", "load", "load_records"]
 
 
 @dataclass(frozen=True)
@@ -81,23 +81,41 @@ def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
             f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
         )
     digest = hashlib.sha256(data).hexdigest()
-    report = FileReport(str(path), name)
-    con = lens.con
-    previous = con.execute(
+    previous = lens.con.execute(
         "SELECT source_id FROM sources WHERE content_hash = ? AND format = ? ORDER BY source_id DESC LIMIT 1",
         [digest, name],
     ).fetchall()
     if previous:
-        report.skipped = f"same content already loaded as source {previous[0][0]}"
+        report = FileReport(str(path), name, skipped=f"same content already loaded as source {previous[0][0]}")
         report.seconds = time.perf_counter() - started
         return report
-    records = FORMATS[name].read(data)
+    source = Source(str(path), name, digest, len(data), forced=forced is not None)
+    return load_records(lens.con, source, FORMATS[name].read(data), started=started)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where records came from: a file, or a batch of requests received by the OTLP receiver."""
+
+    uri: str
+    format: str
+    digest: str
+    size: int
+    forced: bool = False
+
+
+def load_records(
+    con: duckdb.DuckDBPyConnection, source: Source, records: Records, *, started: float | None = None
+) -> FileReport:
+    """Stage and write ``records`` of one source in one transaction; rejected records go to ``rejects``."""
+    started = time.perf_counter() if started is None else started
+    report = FileReport(source.uri, source.format)
     con.execute("BEGIN TRANSACTION")
     try:
-        source_id = _register_source(con, path, name, digest=digest, size=len(data), forced=forced)
+        source_id = _register_source(con, source)
         _reject_unreadable(con, source_id, records.rejected)
         con.register("llmlens_records", records.table)
-        FORMATS[name].stage(con, source_id)
+        FORMATS[source.format].stage(con, source_id)
         report.rows_added = write_staged(con, source_id)
         con.unregister("llmlens_records")
         rejects = con.execute(
@@ -120,15 +138,19 @@ def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
     return report
 
 
-def _register_source(
-    con: duckdb.DuckDBPyConnection, path: Path, name: str, *, digest: str, size: int, forced: str | None
-) -> int:
+def _register_source(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     row = con.execute(
         "INSERT INTO sources (uri, format, content_hash, size_bytes, llmlens_version, options) "
         "VALUES (?, ?, ?, ?, ?, ?) RETURNING source_id",
-        [str(path), name, digest, size, __version__, '{"format": "forced"}' if forced else None],
+        [
+            source.uri,
+            source.format,
+            source.digest,
+            source.size,
+            __version__,
+            '{"format": "forced"}' if source.forced else None,
+        ],
     ).fetchall()[0]
-    assert row is not None
     return int(row[0])
 
 
