@@ -42,7 +42,7 @@ FORMATS: dict[str, Format] = {
     otlp_json.NAME: Format(json_records, otlp_json.stage),
     otel_console.NAME: Format(otel_console.read, otlp_json.stage),
     otlp_proto.NAME: Format(otlp_proto.read, otlp_json.stage),
-    openai_log.NAME: Format(json_records, openai_log.stage),
+    openai_log.NAME: Format(openai_log.read, openai_log.stage),
 }
 """Every format llmlens reads, by name."""
 

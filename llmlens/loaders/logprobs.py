@@ -1,13 +1,53 @@
 """Token log-probabilities from raw OpenAI responses, staged as ``llmlens_stage_tokens``.
 
 A loader first stages ``llmlens_responses(n, response JSON)``: the raw response of each LLM span ``n``.
-Chat completions (``choices[].logprobs.content`` and ``.refusal``) and legacy completions (parallel arrays)
-are read; raw bytes are kept so characters split across tokens render; ``-9999`` ("outside the top 20") is NULL.
+Chat completions (``choices[].logprobs.content`` and ``.refusal``), legacy completions (parallel arrays) and
+Responses API responses (``output[].content[].logprobs`` of ``output_text`` parts, seen as one choice) are read;
+raw bytes are kept so characters split across tokens render; ``-9999`` ("outside the top 20") is NULL.
 """
 
 from __future__ import annotations
 
-TOKENS = r"""
+AS_CHAT = r"""
+CREATE OR REPLACE TEMP MACRO llmlens_json_list(j) AS
+    CASE WHEN json_type(j) = 'ARRAY' THEN from_json(j, '["JSON"]') ELSE []::JSON[] END;
+CREATE OR REPLACE TEMP MACRO llmlens_output_texts(item) AS list_filter(
+    llmlens_json_list(json_extract(item, '$.content')), lambda c: json_extract_string(c, '$.type') = 'output_text');
+CREATE OR REPLACE TEMP MACRO llmlens_as_chat(r) AS CASE
+    WHEN json_type(json_extract(r, '$.output')) = 'ARRAY' AND json_extract(r, '$.choices') IS NULL THEN json_object(
+        'id', json_extract(r, '$.id'), 'object', 'response', 'created', json_extract(r, '$.created_at'),
+        'model', json_extract(r, '$.model'),
+        'status', json_extract(r, '$.status'), 'error', json_extract(r, '$.error'),
+        'choices', json_array(json_object(
+            'index', 0,
+            'finish_reason', coalesce(json_extract_string(r, '$.incomplete_details.reason'),
+                                      json_extract_string(r, '$.status')),
+            'message', json_object(
+                'role', 'assistant',
+                'content', nullif(array_to_string(flatten(list_transform(llmlens_json_list(json_extract(r, '$.output')),
+                    lambda o: list_transform(llmlens_output_texts(o), lambda c: json_extract_string(c, '$.text')))),
+                    ''), ''),
+                'tool_calls', to_json(list_transform(
+                    list_filter(llmlens_json_list(json_extract(r, '$.output')),
+                                lambda o: json_extract_string(o, '$.type') = 'function_call'),
+                    lambda o: json_object('id', json_extract(o, '$.call_id'), 'type', 'function',
+                                          'function', json_object('name', json_extract(o, '$.name'),
+                                                                  'arguments', json_extract(o, '$.arguments')))))),
+            'logprobs', json_object('content', to_json(flatten(list_transform(
+                llmlens_json_list(json_extract(r, '$.output')),
+                lambda o: flatten(list_transform(llmlens_output_texts(o),
+                                                 lambda c: llmlens_json_list(json_extract(c, '$.logprobs')))))))))),
+        'usage', json_object('prompt_tokens', json_extract(r, '$.usage.input_tokens'),
+                             'completion_tokens', json_extract(r, '$.usage.output_tokens'),
+                             'total_tokens', json_extract(r, '$.usage.total_tokens')))
+    ELSE r END;
+"""
+"""``llmlens_as_chat(response)``: a Responses API response seen as a chat completion with one choice (text,
+function calls as tool calls, logprobs of every ``output_text`` part in order, usage); other responses unchanged."""
+
+TOKENS = (
+    AS_CHAT
+    + r"""
 CREATE OR REPLACE TEMP MACRO llmlens_bytes(list_json, fallback) AS CASE
     WHEN json_type(list_json) = 'ARRAY'
         THEN unhex(array_to_string(
@@ -20,7 +60,7 @@ CREATE OR REPLACE TEMP TABLE llmlens_choices AS
 SELECT n, CAST(i - 1 AS INTEGER) AS choice, choices[i] AS c
 FROM (
     SELECT n, from_json(json_extract(response, '$.choices'), '["JSON"]') AS choices
-    FROM llmlens_responses
+    FROM (SELECT n, llmlens_as_chat(response) AS response FROM llmlens_responses)
     WHERE json_type(json_extract(response, '$.choices')) = 'ARRAY'
 ), LATERAL (SELECT unnest(range(1, CAST(len(choices) AS BIGINT) + 1)) AS i);
 
@@ -63,3 +103,4 @@ SELECT n, 'output', choice, CAST(i - 1 AS INTEGER),
            lambda a: {'token': a.token, 'bytes': encode(a.token), 'logprob': -a.rank})
 FROM legacy, LATERAL (SELECT unnest(range(1, CAST(json_array_length(json_extract(l, '$.tokens')) AS BIGINT) + 1)) AS i);
 """
+)

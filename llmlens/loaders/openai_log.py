@@ -1,7 +1,9 @@
-"""OpenAI logs: JSON Lines of chat/completion responses, or of ``{request, response}`` pairs (what gateways log).
+"""OpenAI logs: JSON Lines of responses, of ``{request, response}`` pairs (what gateways log), or streams.
 
-Each response becomes an LLM span (ids derived from the response id, so a reload replaces rather than
-duplicates), with its request and response messages and, when the response has them, token logprobs.
+Chat completions, legacy completions and Responses API responses are read; a stream (``chat.completion.chunk``
+records, or Responses API events, as JSON Lines or as recorded server-sent events ``data: {...}``) is merged into
+one response. Each response becomes an LLM span (ids derived from the response id, so a reload replaces rather
+than duplicates), with its request and response messages and, when the response has them, token logprobs.
 """
 
 from __future__ import annotations
@@ -9,42 +11,118 @@ from __future__ import annotations
 import duckdb
 
 from llmlens.loaders import logprobs
+from llmlens.loaders.files import Records, json_records, records_table
 from llmlens.query import run_script
 
 NAME = "openai-log"
 
 STAGE = r"""
-CREATE OR REPLACE TEMP TABLE llmlens_openai AS
-SELECT line, byte_offset, text, json, coalesce(
-           CASE WHEN json_type(json_extract(json, '$.response')) = 'OBJECT' THEN json_extract(json, '$.response') END,
-           json) AS response,
-       json_extract(json, '$.request') AS request
+CREATE OR REPLACE TEMP TABLE llmlens_openai_records AS
+SELECT line, byte_offset, text, json,
+       CASE WHEN json_type(json_extract(json, '$.response')) = 'OBJECT' THEN json_extract(json, '$.response')
+            ELSE json END AS response,
+       json_extract(json, '$.request') AS request,
+       coalesce(json_extract_string(json, '$.object') = 'chat.completion.chunk', false) AS is_chunk,
+       -- Responses API stream events: the terminal ones carry the whole response, the others are covered by it
+       coalesce(json_extract_string(json, '$.type') LIKE 'response.%', false) AS is_event
 FROM (
     SELECT line, byte_offset, text, CASE WHEN json_valid(text) THEN CAST(text AS JSON) END AS json
     FROM llmlens_records
 );
 
+CREATE OR REPLACE TEMP TABLE llmlens_chunk_choices AS
+WITH deltas AS (
+    SELECT line, json->>'id' AS id, CAST(c->>'index' AS INTEGER) AS idx, c
+    FROM llmlens_openai_records, unnest(from_json(coalesce(json->'choices', '[]'), '["JSON"]')) AS u(c)
+    WHERE is_chunk
+), tool_calls AS (
+    SELECT id, idx, CAST(t->>'index' AS INTEGER) AS i,
+           json_object('id', max(t->>'id'), 'type', 'function', 'function', json_object(
+               'name', string_agg(t->'function'->>'name', '' ORDER BY line),
+               'arguments', string_agg(t->'function'->>'arguments', '' ORDER BY line))) AS call
+    FROM deltas, unnest(from_json(coalesce(c->'delta'->'tool_calls', '[]'), '["JSON"]')) AS u(t)
+    GROUP BY ALL
+)
+SELECT id, idx, json_object(
+    'index', idx,
+    'message', json_object(
+        'role', coalesce(max(c->'delta'->>'role'), 'assistant'),
+        'content', string_agg(c->'delta'->>'content', '' ORDER BY line),
+        'refusal', string_agg(c->'delta'->>'refusal', '' ORDER BY line),
+        'tool_calls', (SELECT to_json(list(t.call ORDER BY t.i)) FROM tool_calls t
+                       WHERE t.id = d.id AND t.idx = d.idx)),
+    'logprobs', json_object(
+        'content', to_json(flatten(list(from_json(c->'logprobs'->'content', '["JSON"]') ORDER BY line)
+                                   FILTER (WHERE json_type(c->'logprobs'->'content') = 'ARRAY'))),
+        'refusal', to_json(flatten(list(from_json(c->'logprobs'->'refusal', '["JSON"]') ORDER BY line)
+                                   FILTER (WHERE json_type(c->'logprobs'->'refusal') = 'ARRAY')))),
+    'finish_reason', max_by(c->>'finish_reason', line) FILTER (WHERE c->>'finish_reason' IS NOT NULL)) AS choice
+FROM deltas d
+GROUP BY id, idx;
+
+CREATE OR REPLACE TEMP MACRO llmlens_request_messages(request) AS CASE
+    WHEN json_type(json_extract(request, '$.messages')) = 'ARRAY' THEN json_extract(request, '$.messages')
+    WHEN json_extract(request, '$.input') IS NOT NULL THEN to_json(list_concat(
+        CASE WHEN json_extract_string(request, '$.instructions') IS NOT NULL
+             THEN [json_object('role', 'system', 'content', json_extract(request, '$.instructions'))] ELSE [] END,
+        CASE WHEN json_type(json_extract(request, '$.input')) = 'VARCHAR'
+             THEN [json_object('role', 'user', 'content', json_extract(request, '$.input'))]
+             ELSE list_transform(llmlens_json_list(json_extract(request, '$.input')), lambda item: CASE
+                 WHEN json_extract_string(item, '$.type') = 'function_call_output' THEN json_object(
+                     'role', 'tool', 'tool_call_id', json_extract(item, '$.call_id'),
+                     'content', json_extract(item, '$.output'))
+                 WHEN json_extract_string(item, '$.type') = 'function_call' THEN json_object(
+                     'role', 'assistant', 'tool_calls', json_array(json_object(
+                         'id', json_extract(item, '$.call_id'), 'type', 'function', 'function', json_object(
+                             'name', json_extract(item, '$.name'), 'arguments', json_extract(item, '$.arguments')))))
+                 ELSE item END) END))
+    END;
+
+CREATE OR REPLACE TEMP TABLE llmlens_openai AS
+SELECT line, byte_offset, text, json, llmlens_as_chat(response) AS response, request
+FROM llmlens_openai_records
+WHERE NOT is_chunk AND (NOT is_event OR json_type(json_extract(json, '$.response')) = 'OBJECT')
+UNION ALL
+SELECT min(line), min(byte_offset), any_value(text ORDER BY line), NULL, json_object(
+    'id', id, 'object', 'chat.completion', 'created', min(json->'created'), 'model', min(json->>'model'),
+    'system_fingerprint', min(json->>'system_fingerprint'),
+    'choices', (SELECT to_json(list(c.choice ORDER BY c.idx)) FROM llmlens_chunk_choices c WHERE c.id = r.id),
+    'usage', max_by(json->'usage', line) FILTER (WHERE json_type(json->'usage') = 'OBJECT')), NULL
+FROM (SELECT *, json->>'id' AS id FROM llmlens_openai_records WHERE is_chunk) r
+GROUP BY id;
+
 INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line, line, byte_offset,
        CASE WHEN json IS NULL THEN 'not valid JSON (truncated or corrupt record)'
-            ELSE 'not an OpenAI completion: no choices list' END,
+            WHEN is_event THEN 'a Responses API stream event, and the stream has no final response event'
+            ELSE 'not an OpenAI response: no choices or output list' END,
        left(text, 200), encode(text)
-FROM llmlens_openai
-WHERE json IS NULL OR json_type(json_extract(response, '$.choices')) IS DISTINCT FROM 'ARRAY';
+FROM llmlens_openai_records
+WHERE json IS NULL
+   OR (is_event AND json_type(json_extract(json, '$.response')) IS DISTINCT FROM 'OBJECT'
+       AND NOT EXISTS (SELECT 1 FROM llmlens_openai_records t WHERE t.is_event
+                       AND json_extract_string(t.json, '$.type') IN ('response.completed', 'response.failed',
+                                                                      'response.incomplete')))
+   OR (NOT is_chunk AND NOT is_event
+       AND json_type(json_extract(llmlens_as_chat(response), '$.choices')) IS DISTINCT FROM 'ARRAY');
+
+DELETE FROM llmlens_openai WHERE json_type(json_extract(response, '$.choices')) IS DISTINCT FROM 'ARRAY';
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_spans AS
 SELECT row_number() OVER () AS n, line, byte_offset,
     md5(coalesce(response->>'id', text)) AS trace_id,
     left(md5('span:' || coalesce(response->>'id', text)), 16) AS span_id,
     NULL::VARCHAR AS parent_span_id,
-    CASE WHEN response->>'object' = 'text_completion' THEN 'completion' ELSE 'chat' END
+    CASE response->>'object' WHEN 'text_completion' THEN 'completion' WHEN 'response' THEN 'response' ELSE 'chat' END
         || coalesce(' ' || (response->>'model'), '') AS name,
     'LLM' AS kind, 'CLIENT' AS otel_kind,
-    to_timestamp(TRY_CAST(response->>'created' AS BIGINT)) AS start_time,
+    to_timestamp(TRY_CAST(response->>'created' AS DOUBLE)) AS start_time,
     NULL::TIMESTAMPTZ AS end_time,
-    'OK' AS status_code, NULL::VARCHAR AS status_message,
+    CASE WHEN response->>'status' = 'failed' OR json_type(response->'error') = 'OBJECT' THEN 'ERROR' ELSE 'OK' END
+        AS status_code,
+    response->'error'->>'message' AS status_message,
     response->>'model' AS model, 'openai' AS provider,
-    coalesce(request->>'prompt', CAST(request->'messages' AS VARCHAR)) AS input_text,
+    coalesce(request->>'prompt', CAST(llmlens_request_messages(request) AS VARCHAR)) AS input_text,
     coalesce(response->'choices'->0->'message'->>'content', response->'choices'->0->>'text',
              response->'choices'->0->'message'->>'refusal') AS output_text,
     TRY_CAST(response->'usage'->>'prompt_tokens' AS BIGINT) AS input_tokens,
@@ -62,10 +140,10 @@ SELECT s.n, o.response FROM llmlens_stage_spans s JOIN llmlens_openai o USING (l
 CREATE OR REPLACE TEMP TABLE llmlens_stage_messages AS
 WITH inputs AS (
     SELECT s.n, 'input' AS side, CAST(i - 1 AS INTEGER) AS position,
-           from_json(o.request->'messages', '["JSON"]')[i] AS m, NULL::VARCHAR AS finish_reason
-    FROM llmlens_stage_spans s JOIN llmlens_openai o USING (line),
-         LATERAL (SELECT unnest(range(1, CAST(json_array_length(o.request->'messages') AS BIGINT) + 1)) AS i)
-    WHERE json_type(o.request->'messages') = 'ARRAY'
+           from_json(o.messages, '["JSON"]')[i] AS m, NULL::VARCHAR AS finish_reason
+    FROM llmlens_stage_spans s JOIN (SELECT line, llmlens_request_messages(request) AS messages FROM llmlens_openai) o
+         USING (line), LATERAL (SELECT unnest(range(1, CAST(json_array_length(o.messages) AS BIGINT) + 1)) AS i)
+    WHERE json_type(o.messages) = 'ARRAY'
 ), outputs AS (
     SELECT s.n, 'output' AS side, CAST(i - 1 AS INTEGER) AS position,
            coalesce(json_extract(c, '$.message'),
@@ -79,7 +157,7 @@ SELECT n, side, position, m->>'role' AS role, m->>'name' AS name,
        CASE WHEN json_type(m->'content') = 'ARRAY'
             THEN array_to_string(list_transform(
                      list_filter(from_json(m->'content', '["JSON"]'),
-                                 lambda p: json_extract_string(p, '$.type') = 'text'),
+                                 lambda p: json_extract_string(p, '$.type') IN ('text', 'input_text', 'output_text')),
                      lambda p: json_extract_string(p, '$.text')), '')
             ELSE coalesce(m->>'content', m->>'refusal') END AS content,
        to_json(list_concat(
@@ -97,5 +175,34 @@ FROM (SELECT * FROM inputs UNION ALL SELECT * FROM outputs);
 
 def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Stage spans, messages and tokens from the registered ``llmlens_records``; bad records go to ``rejects``."""
+    run_script(con, logprobs.AS_CHAT)
     run_script(con, STAGE, {"source_id": source_id})
     run_script(con, logprobs.TOKENS)
+
+
+def read(data: bytes) -> Records:
+    """JSON Lines records, or the ``data:`` payloads of recorded server-sent events (``[DONE]`` and ``event:``,
+    ``id:`` and comment lines skipped), each with its line and byte offset.
+
+    >>> read(b'event: response.completed\\ndata: {"type": "response.completed"}\\n\\ndata: [DONE]\\n').table.to_pylist()
+    [{'line': 2, 'byte_offset': 32, 'text': '{"type": "response.completed"}'}]
+    """
+    first = data.lstrip()[:6]
+    if not (first.startswith((b"data:", b"event:", b":")) or first == b"id: "):
+        return json_records(data)
+    lines, offsets, texts = [], [], []
+    rejected: list[tuple[int, int, bytes, str]] = []
+    offset = 0
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if raw.startswith(b"data:"):
+            payload = raw[5:].strip()
+            start = offset + len(raw) - len(raw[5:].lstrip())
+            if payload and payload != b"[DONE]":
+                try:
+                    texts.append(payload.decode("utf-8"))
+                    lines.append(number)
+                    offsets.append(start)
+                except UnicodeDecodeError:
+                    rejected.append((number, start, payload, "not valid UTF-8 text"))
+        offset += len(raw) + 1
+    return Records(records_table(lines, offsets, texts), rejected)
