@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-from llmlens.loaders import logprobs
+from llmlens.loaders import logprobs, messages
 from llmlens.loaders.files import Records, json_records, records_table
 from llmlens.query import run_script
 
@@ -154,28 +154,14 @@ WITH inputs AS (
          LATERAL (SELECT unnest(range(1, CAST(len(choices) AS BIGINT) + 1)) AS i, choices[i] AS c)
 )
 SELECT n, side, position, m->>'role' AS role, m->>'name' AS name,
-       CASE WHEN json_type(m->'content') = 'ARRAY'
-            THEN array_to_string(list_transform(
-                     list_filter(from_json(m->'content', '["JSON"]'),
-                                 lambda p: json_extract_string(p, '$.type') IN ('text', 'input_text', 'output_text')),
-                     lambda p: json_extract_string(p, '$.text')), '')
-            ELSE coalesce(m->>'content', m->>'refusal') END AS content,
-       to_json(list_concat(
-           CASE WHEN json_type(m->'content') = 'ARRAY' THEN from_json(m->'content', '["JSON"]')
-                WHEN m->>'content' IS NOT NULL THEN [to_json({'type': 'text', 'content': m->>'content'})]
-                ELSE [] END,
-           list_transform(from_json(coalesce(m->'tool_calls', '[]'), '["JSON"]'),
-               lambda t: to_json({'type': 'tool_call', 'id': json_extract_string(t, '$.id'),
-                                  'name': json_extract_string(t, '$.function.name'),
-                                  'arguments': json_extract_string(t, '$.function.arguments')})))) AS parts,
-       finish_reason
+       llmlens_message_content(m) AS content, llmlens_message_parts(m) AS parts, finish_reason
 FROM (SELECT * FROM inputs UNION ALL SELECT * FROM outputs);
 """
 
 
 def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Stage spans, messages and tokens from the registered ``llmlens_records``; bad records go to ``rejects``."""
-    run_script(con, logprobs.AS_CHAT)
+    run_script(con, logprobs.AS_CHAT + messages.MACROS)
     run_script(con, STAGE, {"source_id": source_id})
     run_script(con, logprobs.TOKENS)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from llmlens.loaders import logprobs
+from llmlens.loaders import agent_edges, genai_events, logprobs, vercel_ai
 from llmlens.query import run_script
 
 NAME = "otlp-json"
@@ -73,7 +73,7 @@ CREATE OR REPLACE TEMP MACRO llmlens_otel_kind(k) AS
 CREATE OR REPLACE TEMP MACRO llmlens_status(c) AS
     CASE upper(regexp_replace(coalesce(c, ''), '^(STATUS_CODE_|StatusCode\.)', ''))
     WHEN '1' THEN 'OK' WHEN 'OK' THEN 'OK' WHEN '2' THEN 'ERROR' WHEN 'ERROR' THEN 'ERROR' ELSE 'UNSET' END;
-CREATE OR REPLACE TEMP MACRO llmlens_kind(openinference, operation) AS CASE
+CREATE OR REPLACE TEMP MACRO llmlens_kind(openinference, operation, vercel) AS CASE
     WHEN openinference IS NOT NULL AND openinference <> '' THEN upper(openinference)
     WHEN operation IN ('chat', 'text_completion', 'generate_content') THEN 'LLM'
     WHEN operation = 'embeddings' THEN 'EMBEDDING'
@@ -81,6 +81,10 @@ CREATE OR REPLACE TEMP MACRO llmlens_kind(openinference, operation) AS CASE
     WHEN operation = 'execute_tool' THEN 'TOOL'
     WHEN operation IN ('invoke_agent', 'create_agent') THEN 'AGENT'
     WHEN operation = 'invoke_workflow' THEN 'CHAIN'
+    WHEN vercel LIKE 'ai.%.do%' AND vercel NOT LIKE 'ai.embed%' THEN 'LLM'
+    WHEN vercel = 'ai.toolCall' THEN 'TOOL'
+    WHEN vercel LIKE 'ai.embed%' THEN 'EMBEDDING'
+    WHEN vercel LIKE 'ai.%' THEN 'CHAIN'
     ELSE 'UNKNOWN' END;
 """
 
@@ -100,20 +104,61 @@ TRACES_DATA = f"STRUCT(resourceSpans STRUCT(resource STRUCT(attributes {KEY_VALU
 CONVENTIONS: dict[str, tuple[str, ...]] = {
     "openinference_kind": ("openinference.span.kind",),
     "operation": ("gen_ai.operation.name",),
-    "model": ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "embedding.model_name"),
-    "provider": ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"),
-    "input_text": ("input.value", "gen_ai.input.messages", "gen_ai.prompt"),
-    "output_text": ("output.value", "gen_ai.output.messages", "gen_ai.completion"),
-    "input_tokens": ("gen_ai.usage.input_tokens", "llm.token_count.prompt", "gen_ai.usage.prompt_tokens"),
-    "output_tokens": ("gen_ai.usage.output_tokens", "llm.token_count.completion", "gen_ai.usage.completion_tokens"),
-    "total_tokens": ("llm.token_count.total", "gen_ai.usage.total_tokens"),
+    "model": (
+        "gen_ai.response.model",
+        "gen_ai.request.model",
+        "llm.model_name",
+        "embedding.model_name",
+        "ai.response.model",
+        "ai.model.id",
+    ),
+    "provider": ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider"),
+    "input_text": (
+        "input.value",
+        "gen_ai.input.messages",
+        "gen_ai.prompt",
+        "ai.prompt.messages",
+        "ai.prompt",
+        "ai.toolCall.args",
+        "ai.toolCall.input",
+        "ai.value",
+    ),
+    "output_text": (
+        "output.value",
+        "gen_ai.output.messages",
+        "gen_ai.completion",
+        "ai.response.text",
+        "ai.response.object",
+        "ai.toolCall.result",
+        "ai.toolCall.output",
+    ),
+    "input_tokens": (
+        "gen_ai.usage.input_tokens",
+        "llm.token_count.prompt",
+        "gen_ai.usage.prompt_tokens",
+        "ai.usage.inputTokens",
+        "ai.usage.promptTokens",
+    ),
+    "output_tokens": (
+        "gen_ai.usage.output_tokens",
+        "llm.token_count.completion",
+        "gen_ai.usage.completion_tokens",
+        "ai.usage.outputTokens",
+        "ai.usage.completionTokens",
+    ),
+    "total_tokens": ("llm.token_count.total", "gen_ai.usage.total_tokens", "ai.usage.totalTokens"),
     "cost_usd": ("llm.cost.total",),
-    "session_id": ("session.id", "gen_ai.conversation.id"),
-    "user_id": ("user.id",),
+    "session_id": ("session.id", "gen_ai.conversation.id", "ai.telemetry.metadata.sessionId"),
+    "user_id": ("user.id", "ai.telemetry.metadata.userId"),
+    "vercel_operation": ("ai.operationId",),
     "agent_name": ("gen_ai.agent.name", "agent.name"),
+    "graph_node_id": ("graph.node.id",),
+    "graph_parent_id": ("graph.node.parent_id",),
+    "handoff_from": ("gen_ai.agent.handoff.source.name",),
+    "handoff_to": ("gen_ai.agent.handoff.target.name",),
 }
-"""Canonical column -> the attribute keys that fill it (OpenTelemetry GenAI current and deprecated, OpenInference),
-first present wins."""
+"""Mapped value -> the attribute keys that fill it (OpenTelemetry GenAI current and deprecated, OpenInference,
+Vercel AI SDK), first present wins. Most become span columns; the graph and handoff values feed ``edges``."""
 
 
 def _sql_text(value: str) -> str:
@@ -130,7 +175,9 @@ CHILD_KEYS = (
     "a.key LIKE 'llm.input_messages.%' OR a.key LIKE 'llm.output_messages.%' OR a.key LIKE 'gen_ai.prompt.%' "
     "OR a.key LIKE 'gen_ai.completion.%' OR a.key LIKE 'retrieval.documents.%' "
     "OR a.key LIKE 'reranker.output_documents.%' OR a.key LIKE 'embedding.embeddings.%' "
-    "OR a.key IN ('gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.retrieval.documents')"
+    "OR a.key IN ('gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.retrieval.documents', "
+    "'ai.prompt.messages', 'ai.prompt', 'ai.response.text', 'ai.response.object', 'ai.response.toolCalls', "
+    "'ai.response.finishReason')"
 )
 
 STAGE = r"""
@@ -171,7 +218,7 @@ SELECT s.n, s.line, s.byte_offset, s.span,
     llmlens_id(span.spanId, 16) AS span_id,
     llmlens_id(span.parentSpanId, 16) AS parent_span_id,
     coalesce(span.name, '') AS name,
-    llmlens_kind(m.openinference_kind, m.operation) AS kind,
+    llmlens_kind(m.openinference_kind, m.operation, m.vercel_operation) AS kind,
     llmlens_otel_kind(span.kind) AS otel_kind,
     llmlens_time(span.startTimeUnixNano) AS start_time,
     llmlens_time(span.endTimeUnixNano) AS end_time,
@@ -317,14 +364,17 @@ WHERE output_text LIKE '%"logprobs"%' AND json_valid(output_text);
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_edges AS
 SELECT 'link' AS kind, llmlens_id(l->>'traceId', 32) AS dst_trace_id, llmlens_id(l->>'spanId', 16) AS dst_span_id,
-       trace_id AS src_trace_id, span_id AS src_span_id, NULL AS label,
+       trace_id AS src_trace_id, span_id AS src_span_id, NULL::VARCHAR AS label,
        to_json(map_from_entries(list_transform(from_json(coalesce(l->'attributes', '[]'), '["JSON"]'),
-           lambda x: (json_extract_string(x, '$.key'), llmlens_anyvalue(json_extract(x, '$.value')))))) AS attributes
+           lambda x: (json_extract_string(x, '$.key'), llmlens_anyvalue(json_extract(x, '$.value')))))) AS attributes,
+       trace_id AS via_trace_id, span_id AS via_span_id
 FROM (
     SELECT trace_id, span_id, unnest(from_json(coalesce(span.links, '[]'), '["JSON"]')) AS l
     FROM llmlens_stage_spans
 );
-;
+"""
+
+FINISH = """
 ALTER TABLE llmlens_stage_spans DROP COLUMN span;
 """
 
@@ -336,6 +386,10 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """
     run_script(con, MACROS)
     run_script(con, stage_script(), {"source_id": source_id})
+    run_script(con, genai_events.MESSAGES)
+    run_script(con, vercel_ai.MESSAGES)
+    run_script(con, agent_edges.EDGES)
+    run_script(con, FINISH)
     run_script(con, logprobs.TOKENS)
 
 

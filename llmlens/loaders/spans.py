@@ -14,7 +14,7 @@ CREATE OR REPLACE TEMP TABLE llmlens_new_spans AS
 SELECT * FROM llmlens_stage_spans
 QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) = 1;
 DELETE FROM spans USING llmlens_new_spans s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id;
-DELETE FROM edges USING llmlens_new_spans s WHERE edges.src_trace_id = s.trace_id AND edges.src_span_id = s.span_id;
+DELETE FROM edges USING llmlens_new_spans s WHERE edges.via_trace_id = s.trace_id AND edges.via_span_id = s.span_id;
 INSERT INTO spans BY NAME
 SELECT $source_id AS source_id, * EXCLUDE (n, line, byte_offset) FROM llmlens_new_spans;
 INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_stage_edges WHERE dst_span_id IS NOT NULL;
