@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,9 +20,9 @@ from tqdm.auto import tqdm
 from llmlens._version import __version__
 from llmlens.loaders import openai_log, otel_console, otlp_json, otlp_proto
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
-from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_records
+from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks, json_records
 from llmlens.loaders.report import FileReport, LoadReport
-from llmlens.loaders.spans import drop_staging, write_staged
+from llmlens.loaders.spans import drop_staging, rows_added, write_staged
 
 if TYPE_CHECKING:
     from llmlens.lens import Lens
@@ -32,19 +32,27 @@ __all__ = ["FORMATS", "FileReport", "LoadError", "LoadReport", "Source", "load",
 
 @dataclass(frozen=True)
 class Format:
-    """How to read a format: split a file into records, then stage them with SQL."""
+    """How to read a format: split a file into records, then stage them with SQL.
+
+    A ``chunked`` format's JSON Lines files are read and staged a chunk at a time (each chunk's spans are
+    written before the next is read), so memory stays bounded however large the file.
+    """
 
     read: Callable[[bytes], Records]
     stage: Callable[[duckdb.DuckDBPyConnection, int], None]
+    chunked: bool = False
 
 
 FORMATS: dict[str, Format] = {
-    otlp_json.NAME: Format(json_records, otlp_json.stage),
+    otlp_json.NAME: Format(json_records, otlp_json.stage, chunked=True),
     otel_console.NAME: Format(otel_console.read, otlp_json.stage),
     otlp_proto.NAME: Format(otlp_proto.read, otlp_json.stage),
     openai_log.NAME: Format(openai_log.read, openai_log.stage),
 }
 """Every format llmlens reads, by name."""
+
+CHUNK_BYTES = 64 * 1024 * 1024
+"""How much of a JSON Lines file is read and staged at once."""
 
 
 def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, progress: bool = True) -> LoadReport:
@@ -61,26 +69,31 @@ def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, 
     if format is not None and format not in FORMATS:
         raise LoadError(f"unknown format {format!r}; llmlens reads: {', '.join(sorted(FORMATS))}")
     files = expand(paths)
+    sizes = [path.stat().st_size for path in files]
     report = LoadReport()
-    for path in tqdm(files, desc="llmlens load", unit="file", disable=not progress or len(files) < 2):
-        report.files.append(_load_file(lens, path, format))
+    show = progress and (len(files) > 1 or sum(sizes) > CHUNK_BYTES)
+    with tqdm(total=sum(sizes), desc="llmlens load", unit="B", unit_scale=True, disable=not show) as bar:
+        done = 0
+        for path, size in zip(files, sizes, strict=True):
+            report.files.append(_load_file(lens, path, format, bar.update))
+            done += size
+            bar.update(done - bar.n)  # skipped files count as read
     return report
 
 
-def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
+def _load_file(lens: Lens, path: Path, forced: str | None, advance: Callable[[int], object]) -> FileReport:
     started = time.perf_counter()
     try:
-        data = path.read_bytes()
+        head, digest, size = _head_and_digest(path)
+        name = forced or sniff(head) or (otlp_proto.NAME if otlp_proto.looks_like(path.read_bytes()) else None)
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror or error}") from error
-    name = forced or sniff(data[:SNIFF_BYTES]) or (otlp_proto.NAME if otlp_proto.looks_like(data) else None)
     if name is None:
-        shown = excerpt(data[:80]).replace("\n", " ")
+        shown = excerpt(head[:80]).replace("\n", " ")
         raise LoadError(
             f"cannot tell the format of {path} (it starts with {shown!r}). "
             f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
         )
-    digest = hashlib.sha256(data).hexdigest()
     previous = lens.con.execute(
         "SELECT source_id FROM sources WHERE content_hash = ? AND format = ? ORDER BY source_id DESC LIMIT 1",
         [digest, name],
@@ -89,8 +102,24 @@ def _load_file(lens: Lens, path: Path, forced: str | None) -> FileReport:
         report = FileReport(str(path), name, skipped=f"same content already loaded as source {previous[0][0]}")
         report.seconds = time.perf_counter() - started
         return report
-    source = Source(str(path), name, digest, len(data), forced=forced is not None)
-    return load_records(lens.con, source, FORMATS[name].read(data), started=started)
+    source = Source(str(path), name, digest, size, forced=forced is not None)
+    fmt = FORMATS[name]
+    chunks: Iterator[tuple[Records, int]]
+    if fmt.chunked:
+        chunks = ((records, done) for done, records in json_record_chunks(path, CHUNK_BYTES))
+    else:
+        chunks = iter([(fmt.read(path.read_bytes()), size)])
+    return load_records(lens.con, source, chunks, started=started, advance=advance)
+
+
+def _head_and_digest(path: Path) -> tuple[bytes, str, int]:
+    digest, size, head = hashlib.sha256(), 0, b""
+    with path.open("rb") as file:
+        while block := file.read(16 * 1024 * 1024):
+            head = head or block[:SNIFF_BYTES]
+            digest.update(block)
+            size += len(block)
+    return head, digest.hexdigest(), size
 
 
 @dataclass(frozen=True)
@@ -105,19 +134,32 @@ class Source:
 
 
 def load_records(
-    con: duckdb.DuckDBPyConnection, source: Source, records: Records, *, started: float | None = None
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    chunks: Records | Iterator[tuple[Records, int]],
+    *,
+    started: float | None = None,
+    advance: Callable[[int], object] = lambda _: None,
 ) -> FileReport:
-    """Stage and write ``records`` of one source in one transaction; rejected records go to ``rejects``."""
+    """Stage and write the records of one source, chunk by chunk, in one transaction; rejected records go to
+    ``rejects``. ``chunks`` is one ``Records``, or (records, bytes they cover) pairs; ``advance`` gets the bytes."""
     started = time.perf_counter() if started is None else started
+    if isinstance(chunks, Records):
+        chunks = iter([(chunks, 0)])
     report = FileReport(source.uri, source.format)
     con.execute("BEGIN TRANSACTION")
     try:
         source_id = _register_source(con, source)
-        _reject_unreadable(con, source_id, records.rejected)
-        con.register("llmlens_records", records.table)
-        FORMATS[source.format].stage(con, source_id)
-        report.rows_added = write_staged(con, source_id)
-        con.unregister("llmlens_records")
+        for records, covered in chunks:
+            _reject_unreadable(con, source_id, records.rejected)
+            con.register("llmlens_records_arrow", records.table)
+            con.execute(RECORDS_VIEW)
+            FORMATS[source.format].stage(con, source_id)
+            write_staged(con, source_id)
+            drop_staging(con)
+            con.unregister("llmlens_records_arrow")
+            advance(covered)
+        report.rows_added = rows_added(con, source_id)
         rejects = con.execute(
             "SELECT count(*), list(reason ORDER BY line, byte_offset)[1:3] FROM rejects WHERE source_id = ?",
             [source_id],
@@ -136,6 +178,13 @@ def load_records(
     finally:
         drop_staging(con)
     return report
+
+
+RECORDS_VIEW = """
+CREATE OR REPLACE TEMP VIEW llmlens_records AS
+SELECT line, byte_offset, rtrim(text, E' \t\r\n') AS text FROM llmlens_records_arrow
+"""
+"""Records without the line end that the zero-copy split leaves on them."""
 
 
 def _register_source(con: duckdb.DuckDBPyConnection, source: Source) -> int:

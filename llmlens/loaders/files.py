@@ -5,14 +5,18 @@ from __future__ import annotations
 import glob
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from llmlens.errors import LensError
 
 EXCERPT = 200
+NEWLINE = ord("\n")
+BLANK_CHECK = 64
 
 
 class LoadError(LensError):
@@ -56,17 +60,55 @@ def records_table(lines: list[int], offsets: list[int], texts: list[str]) -> pa.
                      "text": pa.array(texts, pa.string())})  # fmt: skip
 
 
-def json_records(data: bytes) -> Records:
+def json_records(data: bytes, *, first_line: int = 1, first_offset: int = 0) -> Records:
     """JSON Lines records, or the whole file as one record when its first line is not a complete JSON value.
+
+    ``first_line`` and ``first_offset`` say where ``data`` starts in its file, when it is one chunk of it.
 
     >>> json_records(b'{"a": 1}\\n\\xff\\n').rejected
     [(2, 9, b'\\xff', 'not valid UTF-8 text')]
     """
-    chunks = data.split(b"\n") if first_json_line_is_complete(data) else [data]
+    if not first_json_line_is_complete(data):
+        return _decoded_lines([data], first_line, first_offset)
+    return line_records(data, first_line=first_line, first_offset=first_offset)
+
+
+def line_records(data: bytes, *, first_line: int = 1, first_offset: int = 0) -> Records:
+    """One record per non-blank line, without copying: the text column points into ``data``.
+
+    A chunk that is not valid UTF-8 is read line by line instead, and its undecodable lines are rejected.
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buffer == NEWLINE)
+    starts = np.concatenate([[0], newlines + 1]).astype(np.int64)
+    ends = np.concatenate([newlines, [len(data)]]).astype(np.int64)
+    keep = ends > starts
+    short = np.flatnonzero(keep & (ends - starts <= BLANK_CHECK))  # only short lines can be all whitespace
+    keep[short[[not data[starts[i] : ends[i]].strip() for i in short]]] = False
+    kept = np.flatnonzero(keep)
+    # each record runs from its line's start to the next record's start: a trailing newline is JSON whitespace
+    offsets = np.concatenate([starts[kept], [len(data)]]).astype(np.int64)
+    text = pa.LargeStringArray.from_buffers(len(kept), pa.py_buffer(offsets), pa.py_buffer(data))
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return _decoded_lines(data.split(b"\n"), first_line, first_offset)
+    table = pa.table({"line": pa.array(kept + first_line, pa.int64()),
+                      "byte_offset": pa.array(starts[kept] + first_offset, pa.int64()), "text": text})  # fmt: skip
+    return Records(in_batches(table), [])
+
+
+def in_batches(table: pa.Table, batches: int = 64) -> pa.Table:
+    """The same rows in many small record batches, so DuckDB scans them on every thread."""
+    size = max(1, -(-table.num_rows // batches))
+    return pa.Table.from_batches(table.to_batches(max_chunksize=size), schema=table.schema)
+
+
+def _decoded_lines(chunks: list[bytes], first_line: int, first_offset: int) -> Records:
     lines, offsets, texts = [], [], []
     rejected: list[tuple[int, int, bytes, str]] = []
-    offset = 0
-    for number, chunk in enumerate(chunks, start=1):
+    offset = first_offset
+    for number, chunk in enumerate(chunks, start=first_line):
         if chunk.strip():
             try:
                 texts.append(chunk.decode("utf-8"))
@@ -75,7 +117,31 @@ def json_records(data: bytes) -> Records:
             except UnicodeDecodeError:
                 rejected.append((number, offset, chunk, "not valid UTF-8 text"))
         offset += len(chunk) + 1
-    return Records(records_table(lines, offsets, texts), rejected)
+    return Records(in_batches(records_table(lines, offsets, texts)), rejected)
+
+
+def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, Records]]:
+    """The records of a JSON Lines file, chunk by chunk (split at line ends), each with the bytes it covers.
+
+    A file whose first line is not a complete JSON value is one document: it comes as one record.
+    """
+    with path.open("rb") as file:
+        head = file.read(chunk_bytes)
+        if not first_json_line_is_complete(head):
+            data = head + file.read()
+            yield len(data), _decoded_lines([data], 1, 0)
+            return
+        line, offset, pending = 1, 0, head
+        while pending:
+            more = file.read(chunk_bytes)
+            cut = len(pending) if not more else pending.rfind(b"\n") + 1
+            if more and cut == 0:  # a single line longer than a chunk: keep reading
+                pending += more
+                continue
+            piece, pending = pending[:cut], pending[cut:] + more
+            yield len(piece), line_records(piece, first_line=line, first_offset=offset)
+            line += piece.count(b"\n")
+            offset += len(piece)
 
 
 def first_json_line_is_complete(data: bytes) -> bool:

@@ -28,8 +28,8 @@ FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n);
 """
 
 
-def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
-    """Move the staged spans, their child rows and edges into the store; return rows added per table.
+def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Move the staged spans, their child rows and edges into the store.
 
     A loader stages what its format has: ``llmlens_stage_spans`` always, the child tables when it has them.
 
@@ -42,6 +42,10 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, in
         con.execute("CREATE TEMP TABLE llmlens_stage_edges AS SELECT * EXCLUDE (source_id) FROM edges LIMIT 0")
     script = _NEW_SPANS + "".join(_CHILD.format(table=table) for table in children)
     run_script(con, script, {"source_id": source_id})
+
+
+def rows_added(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
+    """Rows in the store that came from ``source_id``, per table."""
     added = {}
     for table in ("spans", *CHILD_TABLES, "edges"):
         row = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchall()[0]
@@ -50,8 +54,9 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, in
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop every staging table, so nothing of one file's load is seen by the next."""
+    """Drop every staging table, so nothing of one file's (or chunk's) load is seen by the next."""
     for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'llmlens\\_%' ESCAPE '\\'"
     ).fetchall():
         con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+    con.execute("DROP VIEW IF EXISTS temp.llmlens_records")
