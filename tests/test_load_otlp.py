@@ -100,7 +100,14 @@ def _doc(*spans: dict[str, object]) -> dict[str, object]:
 TRACE = "5B8EFFF798038103D269B633813FC60C"
 
 
-def test_bad_lines_are_quarantined_and_the_valid_ones_load(lens: llmlens.Lens, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk_bytes", [None, 100], ids=["one-chunk", "a-chunk-per-line"])
+def test_bad_lines_are_quarantined_and_the_valid_ones_load(
+    lens: llmlens.Lens, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int | None
+) -> None:
+    from llmlens import loaders
+
+    if chunk_bytes:  # large files are read in chunks: lines, offsets and rejects must not depend on where they fall
+        monkeypatch.setattr(loaders, "CHUNK_BYTES", chunk_bytes)
     path = tmp_path / "mixed.jsonl"
     good = json.dumps(_doc(_span(TRACE, "EEE19B7EC3C1B174", "ok", kind=2, status={"code": "STATUS_CODE_OK"})))
     lines = [
@@ -200,6 +207,31 @@ def test_an_interrupted_load_leaves_nothing_of_the_file(
     with pytest.raises(KeyboardInterrupt):
         lens.load(path, progress=False)
     assert lens.sql("SELECT (SELECT count(*) FROM sources) + (SELECT count(*) FROM rejects) AS n").n[0] == 0
+
+
+def test_a_load_interrupted_after_some_chunks_leaves_nothing_of_the_file(
+    lens: llmlens.Lens, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmlens import loaders
+
+    written = loaders.write_staged
+    calls: list[int] = []
+
+    def fails_on_the_third_chunk(con: object, source_id: int) -> None:
+        calls.append(source_id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        written(con, source_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loaders, "CHUNK_BYTES", 200)
+    monkeypatch.setattr(loaders, "write_staged", fails_on_the_third_chunk)
+    documents = [_doc(_span(TRACE, f"{i:016x}", f"span {i}")) for i in range(1, 6)]
+    path = write_jsonl(tmp_path / "chunks.jsonl", documents)
+    with pytest.raises(KeyboardInterrupt):
+        lens.load(path, progress=False)
+    assert lens.tables()["spans"] == 0 and lens.tables()["sources"] == 0
+    monkeypatch.setattr(loaders, "write_staged", written)
+    assert lens.load(path, progress=False).rows_added["spans"] == 5
 
 
 def test_folders_and_globs_expand_and_sources_record_each_file(lens: llmlens.Lens, tmp_path: Path) -> None:

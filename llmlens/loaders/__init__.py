@@ -6,8 +6,10 @@ A loader stages rows in temporary tables with SQL over the file's records; rejec
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -51,8 +53,11 @@ FORMATS: dict[str, Format] = {
 }
 """Every format llmlens reads, by name."""
 
-CHUNK_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024 * 1024
 """How much of a JSON Lines file is read and staged at once."""
+
+MEMORY_LIMIT_BYTES = 1024**3
+"""DuckDB's memory limit while a file store loads (lower limits are kept); past it, DuckDB spills to disk."""
 
 
 def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, progress: bool = True) -> LoadReport:
@@ -147,6 +152,52 @@ def load_records(
     if isinstance(chunks, Records):
         chunks = iter([(chunks, 0)])
     report = FileReport(source.uri, source.format)
+    with bounded_memory(con):
+        _load_chunks(con, source, chunks, report, started=started, advance=advance)
+    return report
+
+
+@contextlib.contextmanager
+def bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Lower DuckDB's memory limit to ``MEMORY_LIMIT_BYTES`` for a store on disk (it spills next to the store),
+    and put the previous limit back after; a memory store is left alone, having nowhere to spill."""
+    ((path, limit),) = con.execute(
+        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
+        "current_setting('memory_limit')"
+    ).fetchall()
+    if not path or _bytes(limit) <= MEMORY_LIMIT_BYTES:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT_BYTES}B'")
+    try:
+        yield
+    finally:
+        con.execute("SET memory_limit = ?", [limit])
+
+
+def _bytes(setting: str) -> float:
+    """'18.6 GiB' -> bytes; an unreadable setting counts as unlimited.
+
+    >>> _bytes("1.5 KiB"), _bytes("2 GB")
+    (1536.0, 2000000000.0)
+    """
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGTP]?)(i?)B\s*", setting, re.IGNORECASE)
+    if not match:
+        return float("inf")
+    base = 1024 if match[3] else 1000
+    power = "_KMGTP".index((match[2] or "_").upper())
+    return float(match[1]) * float(base**power)
+
+
+def _load_chunks(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    chunks: Iterator[tuple[Records, int]],
+    report: FileReport,
+    *,
+    started: float,
+    advance: Callable[[int], object],
+) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         source_id = _register_source(con, source)
@@ -177,7 +228,6 @@ def load_records(
         raise
     finally:
         drop_staging(con)
-    return report
 
 
 RECORDS_VIEW = """

@@ -1,6 +1,6 @@
 """Agent graph edges from OTLP spans: OpenInference ``graph.node.*`` and handoffs between agents.
 
-Runs after the OTLP staging (``llmlens_stage_spans`` and the mapped attributes in ``llmlens_mapped``) and adds to
+Runs after the OTLP staging (``llmlens_stage_spans`` with its graph and handoff columns) and adds to
 ``llmlens_stage_edges``:
 
 - ``graph_node``: a span with ``graph.node.parent_id = P`` is reached from the latest span of its trace whose
@@ -17,14 +17,12 @@ from __future__ import annotations
 
 EDGES = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_agent_spans AS
-SELECT s.n, s.trace_id, s.span_id, s.name, s.kind, s.start_time, s.agent_name, m.graph_node_id, m.graph_parent_id,
-       coalesce(m.handoff_from, CASE WHEN s.kind = 'TOOL' AND s.name LIKE 'handoff to %' THEN s.input_text END)
-           AS handoff_from,
-       coalesce(m.handoff_to, CASE WHEN s.kind = 'TOOL' AND s.name LIKE 'handoff to %' THEN s.output_text END)
-           AS handoff_to
-FROM llmlens_stage_spans s JOIN llmlens_mapped m USING (n)
-WHERE s.agent_name IS NOT NULL OR m.graph_node_id IS NOT NULL OR m.graph_parent_id IS NOT NULL
-   OR m.handoff_from IS NOT NULL OR m.handoff_to IS NOT NULL OR (s.kind = 'TOOL' AND s.name LIKE 'handoff to %');
+SELECT n, trace_id, span_id, name, kind, start_time, agent_name, graph_node_id, graph_parent_id,
+       coalesce(handoff_from, CASE WHEN kind = 'TOOL' AND name LIKE 'handoff to %' THEN input_text END) AS handoff_from,
+       coalesce(handoff_to, CASE WHEN kind = 'TOOL' AND name LIKE 'handoff to %' THEN output_text END) AS handoff_to
+FROM llmlens_stage_spans
+WHERE agent_name IS NOT NULL OR graph_node_id IS NOT NULL OR graph_parent_id IS NOT NULL
+   OR handoff_from IS NOT NULL OR handoff_to IS NOT NULL OR (kind = 'TOOL' AND name LIKE 'handoff to %');
 
 INSERT INTO llmlens_stage_edges BY NAME
 SELECT 'graph_node' AS kind, c.trace_id AS src_trace_id,

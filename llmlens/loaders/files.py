@@ -73,7 +73,7 @@ def json_records(data: bytes, *, first_line: int = 1, first_offset: int = 0) -> 
     return line_records(data, first_line=first_line, first_offset=first_offset)
 
 
-def line_records(data: bytes, *, first_line: int = 1, first_offset: int = 0) -> Records:
+def line_records(data: bytes | memoryview, *, first_line: int = 1, first_offset: int = 0) -> Records:
     """One record per non-blank line, without copying: the text column points into ``data``.
 
     A chunk that is not valid UTF-8 is read line by line instead, and its undecodable lines are rejected.
@@ -84,7 +84,7 @@ def line_records(data: bytes, *, first_line: int = 1, first_offset: int = 0) -> 
     ends = np.concatenate([newlines, [len(data)]]).astype(np.int64)
     keep = ends > starts
     short = np.flatnonzero(keep & (ends - starts <= BLANK_CHECK))  # only short lines can be all whitespace
-    keep[short[[not data[starts[i] : ends[i]].strip() for i in short]]] = False
+    keep[short[[not bytes(data[starts[i] : ends[i]]).strip() for i in short]]] = False
     kept = np.flatnonzero(keep)
     # each record runs from its line's start to the next record's start: a trailing newline is JSON whitespace
     offsets = np.concatenate([starts[kept], [len(data)]]).astype(np.int64)
@@ -92,7 +92,7 @@ def line_records(data: bytes, *, first_line: int = 1, first_offset: int = 0) -> 
     try:
         text.validate(full=True)
     except pa.ArrowInvalid:
-        return _decoded_lines(data.split(b"\n"), first_line, first_offset)
+        return _decoded_lines(bytes(data).split(b"\n"), first_line, first_offset)
     table = pa.table({"line": pa.array(kept + first_line, pa.int64()),
                       "byte_offset": pa.array(starts[kept] + first_offset, pa.int64()), "text": text})  # fmt: skip
     return Records(in_batches(table), [])
@@ -123,25 +123,30 @@ def _decoded_lines(chunks: list[bytes], first_line: int, first_offset: int) -> R
 def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, Records]]:
     """The records of a JSON Lines file, chunk by chunk (split at line ends), each with the bytes it covers.
 
-    A file whose first line is not a complete JSON value is one document: it comes as one record.
+    A file whose first line is not a complete JSON value is one document: it comes as one record. A chunk's
+    records point into its bytes, so only about one chunk is in memory at a time.
     """
     with path.open("rb") as file:
-        head = file.read(chunk_bytes)
-        if not first_json_line_is_complete(head):
-            data = head + file.read()
+        buffer = file.read(chunk_bytes)
+        while b"\n" not in buffer.lstrip() and (more := file.read(chunk_bytes)):
+            buffer += more  # the first line decides between JSON Lines and one document
+        if not first_json_line_is_complete(buffer):
+            data = buffer + file.read()
             yield len(data), _decoded_lines([data], 1, 0)
             return
-        line, offset, pending = 1, 0, head
-        while pending:
-            more = file.read(chunk_bytes)
-            cut = len(pending) if not more else pending.rfind(b"\n") + 1
-            if more and cut == 0:  # a single line longer than a chunk: keep reading
-                pending += more
+        line, offset = 1, 0
+        while buffer:
+            cut = buffer.rfind(b"\n") + 1
+            more = b"" if cut else file.read(chunk_bytes)  # a line longer than a chunk: read on
+            if more:
+                buffer += more
                 continue
-            piece, pending = pending[:cut], pending[cut:] + more
-            yield len(piece), line_records(piece, first_line=line, first_offset=offset)
-            line += piece.count(b"\n")
-            offset += len(piece)
+            cut = cut or len(buffer)
+            piece = memoryview(buffer)[:cut]
+            yield cut, line_records(piece, first_line=line, first_offset=offset)
+            line += buffer.count(b"\n", 0, cut)
+            offset += cut
+            buffer = buffer[cut:] + file.read(chunk_bytes)
 
 
 def first_json_line_is_complete(data: bytes) -> bool:

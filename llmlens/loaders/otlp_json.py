@@ -167,7 +167,7 @@ def _sql_text(value: str) -> str:
 
 MAPPED_KEYS = ", ".join(_sql_text(key) for keys in CONVENTIONS.values() for key in keys)
 MAPPED_COLUMNS = ",\n    ".join(
-    "coalesce(" + ", ".join(f"max(a.text) FILTER (WHERE a.key = {_sql_text(key)})" for key in keys) + f") AS {column}"
+    "coalesce(" + ", ".join(f"llmlens_attr(kv, {_sql_text(key)})" for key in keys) + f") AS {column}"
     for column, keys in CONVENTIONS.items()
 )
 
@@ -181,66 +181,72 @@ CHILD_KEYS = (
 )
 
 STAGE = r"""
-CREATE OR REPLACE TEMP TABLE llmlens_docs AS
-SELECT line, byte_offset, text, is_json,
-       CASE WHEN is_json THEN TRY_CAST(CAST(text AS JSON) AS {TRACES_DATA}) END AS doc
-FROM (SELECT *, json_valid(text) AS is_json FROM llmlens_records);
-
-INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
-SELECT $source_id, 'line ' || line, line, byte_offset,
-       CASE WHEN NOT is_json THEN 'not valid JSON (truncated or corrupt record)'
-            ELSE 'not an OTLP TracesData object: no resourceSpans list' END,
-       left(text, 200), encode(text)
-FROM llmlens_docs
-WHERE doc.resourceSpans IS NULL;
-
-CREATE OR REPLACE TEMP TABLE llmlens_raw_spans AS
-WITH resource_spans AS (
-    SELECT line, byte_offset, unnest(doc.resourceSpans) AS r FROM llmlens_docs WHERE doc.resourceSpans IS NOT NULL
-), scope_spans AS (
-    SELECT line, byte_offset, r.resource.attributes AS resource, unnest(r.scopeSpans) AS s FROM resource_spans
-), spans AS (
-    SELECT line, byte_offset, resource, s.scope AS scope, unnest(s.spans) AS span FROM scope_spans
-)
-SELECT row_number() OVER () AS n, line, byte_offset, resource, scope, span,
-       list_transform(span.attributes, lambda a: {'key': a.key, 'text': llmlens_value_text(a.value)}) AS kv,
-       list_transform(resource, lambda a: {'key': a.key, 'text': llmlens_value_text(a.value)}) AS resource_kv
-FROM spans;
-
-CREATE OR REPLACE TEMP TABLE llmlens_mapped AS
-SELECT n, {MAPPED_COLUMNS}
-FROM (SELECT n, unnest(list_filter(kv, lambda a: a.key IN ({MAPPED_KEYS}))) AS a FROM llmlens_raw_spans)
-GROUP BY n;
-
 CREATE OR REPLACE TEMP TABLE llmlens_stage_spans AS
-SELECT s.n, s.line, s.byte_offset, s.span,
+WITH docs AS (
+    SELECT line, byte_offset, TRY_CAST(TRY_CAST(text AS JSON) AS {TRACES_DATA}) AS doc FROM llmlens_records
+), resource_spans AS (
+    -- a record that is not trace data keeps one placeholder row (span NULL), so it can be rejected below
+    SELECT line, byte_offset, doc.resourceSpans IS NULL AS bad,
+           unnest(coalesce(doc.resourceSpans, [NULL])) AS r,
+           generate_subscripts(coalesce(doc.resourceSpans, [NULL]), 1) AS ri
+    FROM docs
+), scope_spans AS (
+    SELECT line, byte_offset, bad, ri, r.resource.attributes AS resource,
+           list_filter(r.resource.attributes, lambda a: a.key = 'service.name')[-1].value.stringValue AS service_name,
+           unnest(coalesce(r.scopeSpans, [NULL])) AS s, generate_subscripts(coalesce(r.scopeSpans, [NULL]), 1) AS si
+    FROM resource_spans
+), scopes AS (
+    SELECT *, llmlens_attributes_json(list_concat(coalesce(resource, []),
+        CASE WHEN s.scope.name IS NOT NULL
+             THEN [{'key': 'otel.scope.name', 'value': {'stringValue': s.scope.name}}] ELSE [] END,
+        CASE WHEN s.scope.version IS NOT NULL
+             THEN [{'key': 'otel.scope.version', 'value': {'stringValue': s.scope.version}}] ELSE [] END))
+        AS resource_json
+    FROM scope_spans
+), spans AS (
+    SELECT line, byte_offset, bad, ri, si, service_name, resource_json,
+           unnest(coalesce(s.spans, [NULL])) AS span, generate_subscripts(coalesce(s.spans, [NULL]), 1) AS pi
+    FROM scopes
+), mapped AS (
+    SELECT *, {MAPPED_COLUMNS}
+    FROM (SELECT *, list_transform(list_filter(span.attributes, lambda a: a.key IN ({MAPPED_KEYS})),
+                                   lambda a: {'key': a.key, 'text': llmlens_value_text(a.value)}) AS kv
+          FROM spans)
+)
+SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS HUGEINT) << 32) | pi AS n,
+    line, byte_offset, bad, span,
     llmlens_id(span.traceId, 32) AS trace_id,
     llmlens_id(span.spanId, 16) AS span_id,
     llmlens_id(span.parentSpanId, 16) AS parent_span_id,
     coalesce(span.name, '') AS name,
-    llmlens_kind(m.openinference_kind, m.operation, m.vercel_operation) AS kind,
+    llmlens_kind(openinference_kind, operation, vercel_operation) AS kind,
     llmlens_otel_kind(span.kind) AS otel_kind,
     llmlens_time(span.startTimeUnixNano) AS start_time,
     llmlens_time(span.endTimeUnixNano) AS end_time,
     llmlens_status(span.status.code) AS status_code,
     nullif(span.status.message, '') AS status_message,
-    m.model, m.provider, m.input_text, m.output_text,
-    TRY_CAST(m.input_tokens AS BIGINT) AS input_tokens,
-    TRY_CAST(m.output_tokens AS BIGINT) AS output_tokens,
-    coalesce(TRY_CAST(m.total_tokens AS BIGINT),
-             TRY_CAST(m.input_tokens AS BIGINT) + TRY_CAST(m.output_tokens AS BIGINT)) AS total_tokens,
-    TRY_CAST(m.cost_usd AS DOUBLE) AS cost_usd,
-    m.session_id, m.user_id, m.agent_name,
-    llmlens_attr(s.resource_kv, 'service.name') AS service_name,
+    model, provider, input_text, output_text,
+    TRY_CAST(input_tokens AS BIGINT) AS input_tokens,
+    TRY_CAST(output_tokens AS BIGINT) AS output_tokens,
+    coalesce(TRY_CAST(total_tokens AS BIGINT),
+             TRY_CAST(input_tokens AS BIGINT) + TRY_CAST(output_tokens AS BIGINT)) AS total_tokens,
+    TRY_CAST(cost_usd AS DOUBLE) AS cost_usd,
+    session_id, user_id, agent_name, service_name,
     llmlens_attributes_json(coalesce(span.attributes, [])) AS attributes,
-    llmlens_attributes_json(list_concat(coalesce(s.resource, []),
-        CASE WHEN s.scope.name IS NOT NULL
-             THEN [{'key': 'otel.scope.name', 'value': {'stringValue': s.scope.name}}] ELSE [] END,
-        CASE WHEN s.scope.version IS NOT NULL
-             THEN [{'key': 'otel.scope.version', 'value': {'stringValue': s.scope.version}}] ELSE [] END)) AS resource,
-    CASE WHEN json_array_length(span.events) > 0 THEN span.events END AS events
-FROM llmlens_raw_spans s
-LEFT JOIN llmlens_mapped m USING (n);
+    resource_json AS resource,
+    CASE WHEN json_array_length(span.events) > 0 THEN span.events END AS events,
+    graph_node_id, graph_parent_id, handoff_from, handoff_to
+FROM mapped;
+
+INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
+SELECT $source_id, 'line ' || line, line, byte_offset,
+       CASE WHEN NOT json_valid(text) THEN 'not valid JSON (truncated or corrupt record)'
+            ELSE 'not an OTLP TracesData object: no resourceSpans list' END,
+       left(text, 200), encode(text)
+FROM llmlens_records
+WHERE line IN (SELECT line FROM llmlens_stage_spans WHERE bad);
+
+DELETE FROM llmlens_stage_spans WHERE span IS NULL;
 
 INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line || ', span ' || coalesce(span.name, '?'), line, byte_offset,
@@ -376,6 +382,11 @@ FROM (
 
 FINISH = """
 ALTER TABLE llmlens_stage_spans DROP COLUMN span;
+ALTER TABLE llmlens_stage_spans DROP COLUMN bad;
+ALTER TABLE llmlens_stage_spans DROP COLUMN graph_node_id;
+ALTER TABLE llmlens_stage_spans DROP COLUMN graph_parent_id;
+ALTER TABLE llmlens_stage_spans DROP COLUMN handoff_from;
+ALTER TABLE llmlens_stage_spans DROP COLUMN handoff_to;
 """
 
 
