@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import llmlens
@@ -42,7 +43,7 @@ def test_same_seed_gives_the_same_rows_and_another_seed_differs(demo: llmlens.Le
         llmlens.demo.insert_demo(again, seed=0, progress=False)
         for table in TABLES:
             assert _fingerprint(again, table) == _fingerprint(demo, table), table
-        sources = "SELECT uri, format, rows_added FROM sources ORDER BY source_id"
+        sources = "SELECT regexp_extract(uri, '[^/]*$') AS name, format, rows_added FROM sources ORDER BY source_id"
         assert again.sql(sources).equals(demo.sql(sources))
     with llmlens.open(":memory:") as other:
         llmlens.demo.insert_demo(other, seed=1, progress=False)
@@ -62,7 +63,8 @@ def test_sizes_are_as_specified(demo: llmlens.Lens) -> None:
         " (SELECT count(*) FROM documents) AS documents,"
         " (SELECT count(DISTINCT user_id) FROM spans WHERE service_name = 'nimbus-support-rag') AS users,"
         " (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM metrics) AS points,"
-        " (SELECT count(DISTINCT span_id) FROM tokens) AS answers_with_logprobs,"
+        " (SELECT count(DISTINCT span_id) FROM tokens t JOIN spans s USING (trace_id, span_id)"
+        "  WHERE s.service_name = 'nimbus-support-rag') AS answers_with_logprobs,"
         " (SELECT count(*) FROM annotations WHERE name = 'user_feedback') AS feedback"
     ).iloc[0]
     assert (counts.rag_traces, counts.tool_loops, counts.networks) == (2_000, 300, 150)
@@ -95,7 +97,10 @@ def test_ids_parents_sources_and_times_are_consistent(demo: llmlens.Lens) -> Non
     added = demo.sql("SELECT sum(rows_added[k]) AS n, k FROM sources, unnest(map_keys(rows_added)) AS u(k) GROUP BY k")
     for table, rows in zip(added.k, added.n, strict=True):
         assert rows == demo.tables()[table], table
-    assert set(demo.sql("SELECT DISTINCT format FROM sources").format) == {"llmlens-demo"}
+    formats = demo.sql(
+        "SELECT format, count(*) AS n FROM sources WHERE json_extract(options, '$.demo') IS NOT NULL GROUP BY ALL"
+    )
+    assert dict(zip(formats.format, formats.n, strict=True)) == {"otlp-json": 2, "openai-log": 1, "llmlens-demo": 3}
 
 
 def test_embeddings_are_unit_vectors_linked_to_spans_and_documents(demo: llmlens.Lens) -> None:
@@ -129,15 +134,17 @@ def test_llm_tokens_and_costs_add_up(demo: llmlens.Lens) -> None:
         "+ output_tokens * CASE model WHEN 'gpt-4o' THEN 10.0 ELSE 0.6 END) / 1e6)) FROM spans WHERE kind = 'LLM'"
     )
     assert _one(demo, cost) < 1e-12
-    assert set(demo.sql("SELECT DISTINCT model FROM spans WHERE kind = 'LLM'").model) == {"gpt-4o", "gpt-4o-mini"}
+    apps = "WHERE kind = 'LLM' AND service_name IS NOT NULL"  # the gateway-logged router has no service
+    assert set(demo.sql(f"SELECT DISTINCT model FROM spans {apps}").model) == {"gpt-4o", "gpt-4o-mini"}
     assert _one(demo, "SELECT count(*) FROM spans WHERE total_tokens <> input_tokens + output_tokens") == 0
 
 
 def test_token_bytes_concatenate_to_the_answer_including_split_characters(demo: llmlens.Lens) -> None:
     rows = demo.sql(
-        "SELECT t.span_id, list(t.bytes ORDER BY t.position) AS pieces, any_value(s.output_text) AS answer, "
+        "SELECT t.span_id, list(t.bytes ORDER BY t.position) AS pieces, any_value(m.content) AS answer, "
         "bool_or(t.token LIKE '%\ufffd%') AS lossy "
-        "FROM tokens t JOIN spans s USING (trace_id, span_id) GROUP BY t.span_id"
+        "FROM tokens t JOIN messages m ON m.trace_id = t.trace_id AND m.span_id = t.span_id AND m.side = 'output' "
+        "GROUP BY t.span_id"
     )
     assert all(b"".join(pieces).decode() == answer for pieces, answer in zip(rows.pieces, rows.answer, strict=True))
     assert rows.lossy.sum() > 20, "some answers hold multi-byte characters split across tokens"
@@ -147,7 +154,8 @@ def test_token_bytes_concatenate_to_the_answer_including_split_characters(demo: 
         "SELECT len(alternatives) AS k, list_sort(list_transform(alternatives, lambda a: a.logprob), 'DESC') "
         "= list_transform(alternatives, lambda a: a.logprob) AS most_likely_first, "
         "list_contains(list_transform(alternatives, lambda a: a.bytes), bytes) AS has_chosen, "
-        "len(list_distinct(list_transform(alternatives, lambda a: a.bytes))) AS distinct_alternatives FROM tokens"
+        "len(list_distinct(list_transform(alternatives, lambda a: a.bytes))) AS distinct_alternatives "
+        "FROM tokens t JOIN spans s USING (trace_id, span_id) WHERE s.service_name = 'nimbus-support-rag'"
     )
     assert (alternatives.k == 5).all() and alternatives.most_likely_first.all() and alternatives.has_chosen.all()
     assert (alternatives.distinct_alternatives == 5).all()
@@ -329,7 +337,7 @@ def test_a_straggler_gpu_idles_on_one_node(demo: llmlens.Lens) -> None:
 def test_open_builds_on_first_use_then_reuses(tmp_path: Path) -> None:
     path = tmp_path / "d.duckdb"
     with llmlens.demo.open(path) as lens:
-        assert lens.info().sources == 3
+        assert lens.info().sources == 6
         lens.sql("INSERT INTO annotations (target_kind, target_id, name, label) VALUES ('trace', 'x', 'check', 'ok')")
     with llmlens.demo.open(path) as lens:
         assert lens.sql("SELECT count(*) AS n FROM annotations WHERE name = 'check'").n[0] == 1
@@ -347,7 +355,8 @@ def test_build_replaces_the_file_and_its_wal_and_uses_the_default_path(tmp_path:
     assert where.with_name(where.name + ".wal").exists()
     assert llmlens.demo.build(seed=1, progress=False) == where
     with llmlens.open(where, read_only=True) as lens:
-        assert lens.sql("SELECT uri FROM sources ORDER BY source_id").uri[0] == "llmlens-demo://rag?seed=1"
+        seeds = lens.sql("SELECT DISTINCT options->'demo'->>'seed' AS seed FROM sources").seed.tolist()
+        assert seeds == ["1"]
         assert lens.sql("SELECT count(*) AS n FROM annotations WHERE name = 'check'").n[0] == 0
 
 
@@ -364,3 +373,71 @@ def test_rebuilding_never_replaces_a_store_with_real_data(tmp_path: Path) -> Non
     assert notes.read_text() == "my notes"
     with llmlens.open(path, read_only=True) as lens:
         assert lens.info().sources == 1
+
+
+SPAN_COLUMNS = (
+    "trace_id, span_id, parent_span_id, name, kind, otel_kind, start_time, end_time, status_code, status_message, "
+    "model, provider, input_text, input_tokens, output_tokens, total_tokens, cost_usd, session_id, user_id, "
+    "agent_name, service_name"
+)
+COMPARED = {
+    "spans": SPAN_COLUMNS,
+    "messages": "trace_id, span_id, side, position, role, content, finish_reason",
+    "documents": "trace_id, span_id, position, document_id, content, score, metadata->>'$.updated_at'",
+    "tokens": "trace_id, span_id, side, choice, position, token, bytes, logprob, alternatives",
+    "embeddings": "trace_id, span_id, role, text, model, vector",
+}
+
+
+def _differences(lens: llmlens.Lens, table: str, generated: pa.Table, columns: str, where: str = "true") -> int:
+    """Generated rows missing from the store's ``table`` (a column the generator leaves out is NULL)."""
+    names = [c.strip() for c in columns.split(", ")]
+    theirs = ", ".join(c if not c.isidentifier() or c in generated.column_names else f"NULL AS {c}" for c in names)
+    lens.con.register("generated", generated)
+    try:
+        return int(_one(lens, f"SELECT count(*) FROM (SELECT {theirs} FROM generated WHERE {where} "
+                              f"EXCEPT ALL SELECT {columns} FROM {table} WHERE {where})"))  # fmt: skip
+    finally:
+        lens.con.unregister("generated")
+
+
+def test_the_demo_traces_are_real_otlp_files_that_load_back_to_every_generated_row(
+    demo_path: Path, demo: llmlens.Lens
+) -> None:
+    import numpy as np
+
+    from llmlens.demo import agents, rag
+
+    files = sorted(p.name for p in (demo_path.parent / "demo-files").iterdir())
+    assert files == ["agents.otlp.jsonl", "rag.otlp.jsonl", "ticket-router.openai.jsonl"]
+    streams = np.random.SeedSequence(0).spawn(3)
+    generated = {"rag": rag.generate(np.random.default_rng(streams[0])),
+                 "agents": agents.generate(np.random.default_rng(streams[1]))}  # fmt: skip
+    for workload, tables in generated.items():
+        for table, columns in COMPARED.items():
+            if table not in tables:
+                continue
+            rows, compared = tables[table], columns
+            if table == "embeddings":
+                rows = rows.filter(rows["span_id"].is_valid())
+                compared = columns.replace("role", "'query' AS role")
+            assert _differences(demo, table, rows, compared) == 0, (workload, table)
+        # an LLM call's output is the raw response (with logprobs), as OpenInference records it
+        plain = "kind <> 'LLM' OR service_name <> 'nimbus-support-rag'"
+        assert _differences(demo, "spans", tables["spans"], "trace_id, span_id, output_text", plain) == 0, workload
+    edges = generated["agents"]["edges"]
+    same = "kind, src_trace_id, src_span_id, dst_trace_id, dst_span_id, label"
+    assert _differences(demo, "edges", edges, same) == 0 and len(edges) == demo.tables()["edges"]
+
+
+def test_mixed_topic_tickets_get_unsure_labels_and_are_often_misrouted(demo: llmlens.Lens) -> None:
+    tickets = demo.sql(
+        "SELECT m.content AS ticket, s.output_text AS label, t.logprob, len(t.alternatives) AS k "
+        "FROM spans s JOIN messages m ON m.span_id = s.span_id AND m.side = 'input' AND m.role = 'user' "
+        "JOIN tokens t ON t.span_id = s.span_id WHERE s.name LIKE 'chat gpt-4o-mini%'"
+    )
+    assert len(tickets) == 300 and (tickets.k == 4).all()
+    mixed = tickets.ticket.str.contains("charged anyway|overage|still being billed")
+    assert 0.08 < mixed.mean() < 0.25
+    assert tickets.logprob[mixed].mean() < tickets.logprob[~mixed].mean() - 0.3
+    assert set(tickets.label) <= {"billing", "technical", "account", "sales"}

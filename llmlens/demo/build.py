@@ -1,11 +1,17 @@
-"""Generate the demo data and insert it into a store, one source per workload, in one transaction."""
+"""Generate the demo data and put it into a store: traces through the loaders, the rest inserted directly.
+
+The RAG and agent traces are written as OTLP JSON Lines with OpenInference attributes (as an instrumented app's
+file exporter writes them), the ticket router's calls as an LLM gateway's OpenAI log, and all are loaded with
+``lens.load``, exactly as a user's files are. What no trace format carries (the corpus's chunk vectors, user
+feedback, training runs) is inserted as rows of its own sources.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -14,7 +20,8 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 import llmlens
-from llmlens.demo import agents, rag, training
+from llmlens.demo import agents, classifier, rag, training
+from llmlens.demo.export import write_openai_log, write_otlp
 from llmlens.errors import LensError
 from llmlens.lens import Lens
 
@@ -22,19 +29,19 @@ DEFAULT_PATH = Path(".llmlens") / "demo.duckdb"
 """Where the demo store lives, relative to the working directory."""
 
 FORMAT = "llmlens-demo"
+"""The format of sources inserted directly (not loaded from files)."""
 
-_WORKLOADS: tuple[tuple[str, Callable[[np.random.Generator], dict[str, pa.Table]]], ...] = (
-    ("rag", rag.generate),
-    ("agents", agents.generate),
-    ("training", training.generate),
-)
+TRACE_TABLES = ("spans", "messages", "tokens", "documents", "embeddings")
+"""Tables written to the trace files; of ``embeddings``, only the rows of a span (query vectors)."""
 
 
-def insert_demo(lens: Lens, *, seed: int = 0, progress: bool = True) -> dict[str, int]:
-    """Generate the demo workloads from ``seed`` and insert them into ``lens``; return rows added per table.
+def insert_demo(
+    lens: Lens, *, seed: int = 0, progress: bool = True, folder: str | os.PathLike[str] | None = None
+) -> dict[str, int]:
+    """Generate the demo from ``seed`` into ``lens``; return rows added per table.
 
-    Everything goes in one transaction: interrupted, the store is left as it was. Each workload (``rag``,
-    ``agents``, ``training``) gets a ``sources`` row with format ``llmlens-demo``, and its rows carry its id.
+    The trace files are written to ``folder`` (kept, to look at or load elsewhere), or to a temporary folder.
+    Every source the demo adds is marked ``{"demo": {"seed": ...}}`` in ``sources.options``.
 
     >>> import llmlens
     >>> with llmlens.open(":memory:") as lens:
@@ -42,16 +49,40 @@ def insert_demo(lens: Lens, *, seed: int = 0, progress: bool = True) -> dict[str
     ...     added["spans"] == lens.tables()["spans"] > 10_000
     True
     """
-    streams = np.random.SeedSequence(seed).spawn(len(_WORKLOADS))
-    added: dict[str, int] = {}
+    streams = np.random.SeedSequence(seed).spawn(4)
+    rag_tables, agent_tables, training_tables = (
+        workload(np.random.default_rng(stream))
+        for workload, stream in zip((rag.generate, agents.generate, training.generate), streams, strict=False)
+    )
+    routed_tickets = classifier.generate(np.random.default_rng(streams[3]))
+    with tempfile.TemporaryDirectory(prefix="llmlens-demo-") as scratch:
+        where = Path(folder) if folder is not None else Path(scratch)
+        where.mkdir(parents=True, exist_ok=True)
+        files = [
+            write_otlp(where / "rag.otlp.jsonl", _traced(rag_tables)),
+            write_otlp(where / "agents.otlp.jsonl", _traced(agent_tables)),
+            write_openai_log(where / "ticket-router.openai.jsonl", routed_tickets),
+        ]
+        started = lens.info().sources
+        report = lens.load(*files, progress=progress)
+        failed = [f"{file.path}: {'; '.join(file.reasons)}" for file in report.files if file.rejected or file.skipped]
+        if failed:
+            raise LensError("the demo's own trace files did not load cleanly: " + " | ".join(failed))
+    added = dict(report.rows_added)
     con = lens.con
     con.execute("BEGIN TRANSACTION")
     try:
-        for (name, generate), stream in tqdm(
-            list(zip(_WORKLOADS, streams, strict=True)), desc="llmlens demo", disable=not progress, unit="workload"
-        ):
-            for table_name, rows in _insert_workload(con, name, generate, stream, seed).items():
+        for name, tables in tqdm(
+            [("corpus", {"embeddings": _untraced(rag_tables["embeddings"])}),
+             ("feedback", {"annotations": rag_tables["annotations"]}), ("training", training_tables)],
+            desc="llmlens demo", disable=not progress, unit="table set",
+        ):  # fmt: skip
+            for table_name, rows in _insert(con, name, tables, seed).items():
                 added[table_name] = added.get(table_name, 0) + rows
+        con.execute(
+            "UPDATE sources SET options = ? WHERE source_id > (SELECT coalesce(max(source_id), 0) FROM sources) - ?",
+            [json.dumps({"demo": {"seed": seed}}), lens.info().sources - started],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -59,21 +90,28 @@ def insert_demo(lens: Lens, *, seed: int = 0, progress: bool = True) -> dict[str
     return added
 
 
-def _insert_workload(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    generate: Callable[[np.random.Generator], dict[str, pa.Table]],
-    stream: np.random.SeedSequence,
-    seed: int,
-) -> dict[str, int]:
-    """Register a source, generate the workload's tables and insert them by column name; return rows per table."""
+def _traced(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The tables a trace file carries (span-owned rows only)."""
+    chosen = {name: tables[name] for name in TRACE_TABLES if name in tables}
+    if "embeddings" in chosen:
+        embeddings = chosen["embeddings"]
+        chosen["embeddings"] = embeddings.filter(pa.compute.is_valid(embeddings["span_id"]))
+    return chosen
+
+
+def _untraced(embeddings: pa.Table) -> pa.Table:
+    return embeddings.filter(pa.compute.is_null(embeddings["span_id"]))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, tables: dict[str, pa.Table], seed: int) -> dict[str, int]:
+    """Register a source and insert ``tables`` by column name under it; return rows per table."""
     started = time.perf_counter()
     source_id = con.execute(
-        "INSERT INTO sources (uri, format, llmlens_version, options) VALUES (?, ?, ?, ?) RETURNING source_id",
-        [f"{FORMAT}://{name}?seed={seed}", FORMAT, llmlens.__version__, json.dumps({"seed": seed})],
+        "INSERT INTO sources (uri, format, llmlens_version) VALUES (?, ?, ?) RETURNING source_id",
+        [f"{FORMAT}://{name}?seed={seed}", FORMAT, llmlens.__version__],
     ).fetchall()[0][0]
     counts: dict[str, int] = {}
-    for table_name, generated in generate(np.random.default_rng(stream)).items():
+    for table_name, generated in tables.items():
         demo_rows = generated.append_column("source_id", pa.array([source_id] * generated.num_rows, pa.int32()))
         con.register("demo_rows", demo_rows)
         try:
@@ -92,12 +130,13 @@ def build(path: str | os.PathLike[str] = DEFAULT_PATH, *, seed: int = 0, progres
     """(Re)create the demo store at ``path`` from ``seed`` and return its resolved path.
 
     An existing demo store there (and its ``.wal``) is replaced; a store holding anything else is refused.
+    The trace files it loads are kept in ``demo-files/`` next to the store.
 
     >>> import tempfile, pathlib, llmlens
     >>> where = build(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb", progress=False)
     >>> with llmlens.open(where, read_only=True) as lens:
-    ...     lens.info().sources
-    3
+    ...     lens.sql("SELECT format FROM sources ORDER BY source_id").format.tolist()
+    ['otlp-json', 'otlp-json', 'openai-log', 'llmlens-demo', 'llmlens-demo', 'llmlens-demo']
     """
     target = Path(path).expanduser().resolve()
     if target.exists():
@@ -105,7 +144,7 @@ def build(path: str | os.PathLike[str] = DEFAULT_PATH, *, seed: int = 0, progres
     for leftover in (target, target.with_name(target.name + ".wal")):
         leftover.unlink(missing_ok=True)
     with llmlens.open(target) as lens:
-        insert_demo(lens, seed=seed, progress=progress)
+        insert_demo(lens, seed=seed, progress=progress, folder=target.parent / "demo-files")
         lens.con.execute("CHECKPOINT")
     return target
 
@@ -114,7 +153,7 @@ def _check_is_demo(path: Path) -> None:
     """Refuse to replace a file that holds anything but demo data: a rebuild deletes it."""
     try:
         with llmlens.open(path, read_only=True) as lens:
-            other = lens.sql("SELECT count(*) AS n FROM sources WHERE format <> ?", [FORMAT]).n[0]
+            other = lens.sql("SELECT count(*) AS n FROM sources WHERE json_extract(options, '$.demo') IS NULL").n[0]
     except LensError as error:
         raise LensError(f"{path} is not a demo store ({error}); not replacing it with demo data") from error
     if other:

@@ -159,20 +159,23 @@ def load_records(
 
 @contextlib.contextmanager
 def bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Lower DuckDB's memory limit to ``MEMORY_LIMIT_BYTES`` for a store on disk (it spills next to the store),
-    and put the previous limit back after; a memory store is left alone, having nowhere to spill."""
-    ((path, limit),) = con.execute(
+    """While loading: lower DuckDB's memory limit to ``MEMORY_LIMIT_BYTES`` for a store on disk (it spills next to
+    the store; a memory store, having nowhere to spill, is left alone), and hide DuckDB's own progress bar (the
+    loader shows one). Both settings are put back after."""
+    ((path, limit, bar),) = con.execute(
         "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
-        "current_setting('memory_limit')"
+        "current_setting('memory_limit'), current_setting('enable_progress_bar')"
     ).fetchall()
-    if not path or _bytes(limit) <= MEMORY_LIMIT_BYTES:
-        yield
-        return
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT_BYTES}B'")
+    lower = bool(path) and _bytes(limit) > MEMORY_LIMIT_BYTES
+    if lower:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT_BYTES}B'")
+    con.execute("SET enable_progress_bar = false")
     try:
         yield
     finally:
-        con.execute("SET memory_limit = ?", [limit])
+        con.execute("SET enable_progress_bar = ?", [bool(bar)])
+        if lower:
+            con.execute("SET memory_limit = ?", [limit])
 
 
 def _bytes(setting: str) -> float:

@@ -48,21 +48,23 @@ function calls as tool calls, logprobs of every ``output_text`` part in order, u
 TOKENS = (
     AS_CHAT
     + r"""
-CREATE OR REPLACE TEMP MACRO llmlens_bytes(list_json, fallback) AS CASE
-    WHEN json_type(list_json) = 'ARRAY'
-        THEN unhex(array_to_string(
-            list_transform(from_json(list_json, '["UTINYINT"]'), lambda b: printf('%02x', b)), ''))
-    ELSE encode(fallback) END;
+CREATE OR REPLACE TEMP MACRO llmlens_bytes(list_json, token) AS CASE
+    WHEN json_type(list_json) <> 'ARRAY' OR list_json IS NULL THEN encode(token)
+    -- a token that is whole UTF-8 text is its own bytes; only pieces of a character need the byte list
+    WHEN strpos(token, chr(65533)) = 0 AND json_array_length(list_json) = octet_length(encode(token))
+        THEN encode(token)
+    ELSE unhex(array_to_string(
+        list_transform(from_json(list_json, '["UTINYINT"]'), lambda b: printf('%02x', b)), '')) END;
 CREATE OR REPLACE TEMP MACRO llmlens_logprob(value) AS
     CASE WHEN TRY_CAST(value AS DOUBLE) <= -9999 THEN NULL ELSE TRY_CAST(value AS DOUBLE) END;
 
 CREATE OR REPLACE TEMP TABLE llmlens_choices AS
-SELECT n, CAST(i - 1 AS INTEGER) AS choice, choices[i] AS c
+SELECT n, CAST(generate_subscripts(choices, 1) - 1 AS INTEGER) AS choice, unnest(choices) AS c
 FROM (
     SELECT n, from_json(json_extract(response, '$.choices'), '["JSON"]') AS choices
     FROM (SELECT n, llmlens_as_chat(response) AS response FROM llmlens_responses)
     WHERE json_type(json_extract(response, '$.choices')) = 'ARRAY'
-), LATERAL (SELECT unnest(range(1, CAST(len(choices) AS BIGINT) + 1)) AS i);
+);
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_tokens AS
 WITH chat AS (
@@ -74,21 +76,18 @@ WITH chat AS (
     ) AS items
     FROM llmlens_choices
 ), chat_tokens AS (
-    SELECT n, choice, CAST(i - 1 AS INTEGER) AS position, from_json(items, '["JSON"]')[i] AS t
-    FROM chat, LATERAL (SELECT unnest(range(1, CAST(json_array_length(items) AS BIGINT) + 1)) AS i)
-    WHERE items IS NOT NULL
+    SELECT n, choice, CAST(generate_subscripts(tokens, 1) - 1 AS INTEGER) AS position, unnest(tokens) AS t
+    FROM (SELECT n, choice, from_json(items, '[{"token": "VARCHAR", "logprob": "VARCHAR", "bytes": "JSON",
+              "top_logprobs": [{"token": "VARCHAR", "logprob": "VARCHAR", "bytes": "JSON"}]}]') AS tokens
+          FROM chat WHERE items IS NOT NULL)
 ), legacy AS (
     SELECT n, choice, json_extract(c, '$.logprobs') AS l FROM llmlens_choices
     WHERE json_type(json_extract(c, '$.logprobs.tokens')) = 'ARRAY'
 )
-SELECT n, 'output' AS side, choice, position,
-       json_extract_string(t, '$.token') AS token,
-       llmlens_bytes(json_extract(t, '$.bytes'), json_extract_string(t, '$.token')) AS bytes,
-       llmlens_logprob(json_extract_string(t, '$.logprob')) AS logprob,
-       list_transform(from_json(coalesce(json_extract(t, '$.top_logprobs'), '[]'), '["JSON"]'),
-           lambda a: {'token': json_extract_string(a, '$.token'),
-                      'bytes': llmlens_bytes(json_extract(a, '$.bytes'), json_extract_string(a, '$.token')),
-                      'logprob': llmlens_logprob(json_extract_string(a, '$.logprob'))}) AS alternatives
+SELECT n, 'output' AS side, choice, position, t.token, llmlens_bytes(t.bytes, t.token) AS bytes,
+       llmlens_logprob(t.logprob) AS logprob,
+       list_transform(coalesce(t.top_logprobs, []), lambda a: {'token': a.token,
+           'bytes': llmlens_bytes(a.bytes, a.token), 'logprob': llmlens_logprob(a.logprob)}) AS alternatives
 FROM chat_tokens
 UNION ALL
 SELECT n, 'output', choice, CAST(i - 1 AS INTEGER),

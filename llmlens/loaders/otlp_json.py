@@ -41,9 +41,18 @@ CREATE OR REPLACE TEMP MACRO llmlens_scalar(v) AS CASE
         THEN to_json(TRY_CAST(json_extract_string(v, '$.doubleValue') AS DOUBLE))
     WHEN json_extract(v, '$.bytesValue') IS NOT NULL THEN to_json(json_extract_string(v, '$.bytesValue'))
     ELSE NULL END;
+CREATE OR REPLACE TEMP MACRO llmlens_scalars_json(values_json) AS to_json(list_transform(
+    from_json(coalesce(values_json, '[]'), '[{"stringValue": "VARCHAR", "boolValue": "BOOLEAN", "intValue": "VARCHAR",
+                                              "doubleValue": "DOUBLE", "bytesValue": "VARCHAR"}]'),
+    lambda x: CASE WHEN x.stringValue IS NOT NULL THEN to_json(x.stringValue)
+                   WHEN x.doubleValue IS NOT NULL THEN to_json(x.doubleValue)
+                   WHEN x.intValue IS NOT NULL
+                       THEN coalesce(to_json(TRY_CAST(x.intValue AS BIGINT)), to_json(x.intValue))
+                   WHEN x.boolValue IS NOT NULL THEN to_json(x.boolValue)
+                   WHEN x.bytesValue IS NOT NULL THEN to_json(x.bytesValue)
+                   ELSE 'null'::JSON END));
 CREATE OR REPLACE TEMP MACRO llmlens_anyvalue(v) AS CASE
-    WHEN json_extract(v, '$.arrayValue') IS NOT NULL THEN to_json(list_transform(
-        from_json(coalesce(json_extract(v, '$.arrayValue.values'), '[]'), '["JSON"]'), lambda x: llmlens_scalar(x)))
+    WHEN json_extract(v, '$.arrayValue') IS NOT NULL THEN llmlens_scalars_json(json_extract(v, '$.arrayValue.values'))
     WHEN json_extract(v, '$.kvlistValue') IS NOT NULL THEN to_json(map_from_entries(list_transform(
         from_json(coalesce(json_extract(v, '$.kvlistValue.values'), '[]'), '["JSON"]'),
         lambda x: (json_extract_string(x, '$.key'), llmlens_scalar(json_extract(x, '$.value'))))))
@@ -54,7 +63,7 @@ CREATE OR REPLACE TEMP MACRO llmlens_value_json(v) AS CASE
     WHEN v.doubleValue IS NOT NULL THEN to_json(v.doubleValue)
     WHEN v.boolValue IS NOT NULL THEN to_json(v.boolValue)
     WHEN v.bytesValue IS NOT NULL THEN to_json(v.bytesValue)
-    WHEN v.arrayValue IS NOT NULL THEN llmlens_anyvalue(json_object('arrayValue', v.arrayValue))
+    WHEN v.arrayValue IS NOT NULL THEN llmlens_scalars_json(json_extract(v.arrayValue, '$.values'))
     WHEN v.kvlistValue IS NOT NULL THEN llmlens_anyvalue(json_object('kvlistValue', v.kvlistValue))
     ELSE 'null'::JSON END;
 CREATE OR REPLACE TEMP MACRO llmlens_value_text(v) AS coalesce(
@@ -177,7 +186,7 @@ CHILD_KEYS = (
     "OR a.key LIKE 'reranker.output_documents.%' OR a.key LIKE 'embedding.embeddings.%' "
     "OR a.key IN ('gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.retrieval.documents', "
     "'ai.prompt.messages', 'ai.prompt', 'ai.response.text', 'ai.response.object', 'ai.response.toolCalls', "
-    "'ai.response.finishReason')"
+    "'ai.response.finishReason', 'llm.finish_reason')"
 )
 
 STAGE = r"""
@@ -307,7 +316,9 @@ SELECT f.n, f.side, f.position, f.role, f.name,
                      WHERE t.n = f.n AND t.side = f.side AND t.position = f.position), []),
            coalesce((SELECT list(c.part ORDER BY c.i) FROM tool_calls c
                      WHERE c.n = f.n AND c.side = f.side AND c.position = f.position), []))) AS parts,
-       f.finish_reason
+       coalesce(f.finish_reason, CASE WHEN f.side = 'output' AND f.position = 0 THEN
+           (SELECT max(a.value->>'$') FROM llmlens_attrs a WHERE a.n = f.n AND a.key = 'llm.finish_reason') END)
+           AS finish_reason
 FROM flat f
 UNION ALL
 SELECT n, side, CAST(position - 1 AS INTEGER), message->>'role', message->>'name',
@@ -347,7 +358,12 @@ FROM (
 );
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_embeddings AS
-SELECT e.n, 'text' AS role, e.text, m.model, e.vector
+SELECT e.n,
+       -- an embedding in a trace that retrieves is the query's; elsewhere (indexing, say) it is just text
+       CASE WHEN EXISTS (SELECT 1 FROM llmlens_stage_spans r
+                         WHERE r.trace_id = m.trace_id AND r.kind IN ('RETRIEVER', 'RERANKER'))
+            THEN 'query' ELSE 'text' END AS role,
+       e.text, m.model, e.vector
 FROM (
     SELECT n, CAST(m['position'] AS INTEGER) AS position,
            max(value->>'$') FILTER (WHERE m['field'] = 'text') AS text,

@@ -24,7 +24,7 @@ _CHILD = """
 DELETE FROM {table} USING llmlens_new_spans s WHERE {table}.trace_id = s.trace_id AND {table}.span_id = s.span_id;
 INSERT INTO {table} BY NAME
 SELECT $source_id AS source_id, s.trace_id, s.span_id, c.* EXCLUDE (n)
-FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n);
+FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order};
 """
 
 
@@ -40,7 +40,10 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     children = [table for table in CHILD_TABLES if f"llmlens_stage_{table}" in staged]
     if "llmlens_stage_edges" not in staged:
         con.execute("CREATE TEMP TABLE llmlens_stage_edges AS SELECT * EXCLUDE (source_id) FROM edges LIMIT 0")
-    script = _NEW_SPANS + "".join(_CHILD.format(table=table) for table in children)
+    # embeddings get surrogate keys from a sequence: insert them in file order, so the same files give the same keys
+    script = _NEW_SPANS + "".join(
+        _CHILD.format(table=table, order=" ORDER BY c.n" if table == "embeddings" else "") for table in children
+    )
     run_script(con, script, {"source_id": source_id})
 
 
