@@ -217,11 +217,11 @@ def test_a_load_interrupted_after_some_chunks_leaves_nothing_of_the_file(
     written = loaders.write_staged
     calls: list[int] = []
 
-    def fails_on_the_third_chunk(con: object, source_id: int) -> None:
+    def fails_on_the_third_chunk(con: object, source_id: int, rows: object) -> None:
         calls.append(source_id)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        written(con, source_id)  # type: ignore[arg-type]
+        written(con, source_id, rows)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loaders, "CHUNK_BYTES", 200)
     monkeypatch.setattr(loaders, "write_staged", fails_on_the_third_chunk)

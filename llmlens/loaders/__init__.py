@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
@@ -24,7 +25,7 @@ from llmlens.loaders import openai_log, otel_console, otlp_json, otlp_proto
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks, json_records
 from llmlens.loaders.report import FileReport, LoadReport
-from llmlens.loaders.spans import drop_staging, rows_added, write_staged
+from llmlens.loaders.spans import STAGED_REJECTS, drop_staging, rows_added, staged_rows, write_staged
 
 if TYPE_CHECKING:
     from llmlens.lens import Lens
@@ -201,17 +202,15 @@ def _load_chunks(
     started: float,
     advance: Callable[[int], object],
 ) -> None:
+    stager = con.cursor()  # stages outside the file's transaction, so each chunk's temporary tables are freed
+    stager.execute("SET enable_progress_bar = false")
     con.execute("BEGIN TRANSACTION")
     try:
         source_id = _register_source(con, source)
         for records, covered in chunks:
             _reject_unreadable(con, source_id, records.rejected)
-            con.register("llmlens_records_arrow", records.table)
-            con.execute(RECORDS_VIEW)
-            FORMATS[source.format].stage(con, source_id)
-            write_staged(con, source_id)
-            drop_staging(con)
-            con.unregister("llmlens_records_arrow")
+            write_staged(con, source_id, _stage(stager, source, source_id, records))
+            del records  # release the chunk before the next is read
             advance(covered)
         report.rows_added = rows_added(con, source_id)
         rejects = con.execute(
@@ -230,7 +229,20 @@ def _load_chunks(
         con.execute("ROLLBACK")
         raise
     finally:
-        drop_staging(con)
+        stager.close()
+
+
+def _stage(stager: duckdb.DuckDBPyConnection, source: Source, source_id: int, records: Records) -> dict[str, pa.Table]:
+    """Stage one chunk's records on ``stager``; return what it adds to the store, as Arrow tables."""
+    stager.register("llmlens_records_arrow", records.table)
+    try:
+        stager.execute(RECORDS_VIEW)
+        stager.execute(STAGED_REJECTS)
+        FORMATS[source.format].stage(stager, source_id)
+        return staged_rows(stager)
+    finally:
+        drop_staging(stager)
+        stager.unregister("llmlens_records_arrow")
 
 
 RECORDS_VIEW = """

@@ -142,11 +142,12 @@ def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, Reco
                 buffer += more
                 continue
             cut = cut or len(buffer)
-            piece = memoryview(buffer)[:cut]
-            yield cut, line_records(piece, first_line=line, first_offset=offset)
+            yield cut, line_records(memoryview(buffer)[:cut], first_line=line, first_offset=offset)
             line += buffer.count(b"\n", 0, cut)
             offset += cut
-            buffer = buffer[cut:] + file.read(chunk_bytes)
+            rest = buffer[cut:]
+            del buffer  # the chunk's records are done with: free it before reading the next one
+            buffer = rest + file.read(chunk_bytes)
 
 
 def first_json_line_is_complete(data: bytes) -> bool:

@@ -91,7 +91,7 @@ SELECT min(line), min(byte_offset), any_value(text ORDER BY line), NULL, json_ob
 FROM (SELECT *, json->>'id' AS id FROM llmlens_openai_records WHERE is_chunk) r
 GROUP BY id;
 
-INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
+INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line, line, byte_offset,
        CASE WHEN json IS NULL THEN 'not valid JSON (truncated or corrupt record)'
             WHEN is_event THEN 'a Responses API stream event, and the stream has no final response event'

@@ -247,7 +247,7 @@ SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS
     graph_node_id, graph_parent_id, handoff_from, handoff_to
 FROM mapped;
 
-INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
+INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line, line, byte_offset,
        CASE WHEN NOT json_valid(text) THEN 'not valid JSON (truncated or corrupt record)'
             ELSE 'not an OTLP TracesData object: no resourceSpans list' END,
@@ -257,7 +257,7 @@ WHERE line IN (SELECT line FROM llmlens_stage_spans WHERE bad);
 
 DELETE FROM llmlens_stage_spans WHERE span IS NULL;
 
-INSERT INTO rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
+INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line || ', span ' || coalesce(span.name, '?'), line, byte_offset,
        CASE WHEN trace_id IS NULL THEN 'traceId is missing, or not 32 hex digits or base64: '
                 || coalesce(span.traceId, 'null')

@@ -1,50 +1,85 @@
-"""Writing staged spans into the store: the latest version of a span wins, and its old child rows go with it."""
+"""Writing staged spans into the store: the latest version of a span wins, and its old child rows go with it.
+
+Staging runs on its own connection, outside the file's transaction, so its temporary tables are freed chunk by
+chunk; what is to be written is handed over as Arrow tables (:func:`staged_rows`) and written inside the file's
+transaction (:func:`write_staged`).
+"""
 
 from __future__ import annotations
 
 import duckdb
-
-from llmlens.query import run_script
+import pyarrow as pa
 
 CHILD_TABLES = ("messages", "documents", "tokens", "embeddings")
 """Tables whose rows belong to one span; a loader stages each as ``llmlens_stage_<table>`` keyed by span ``n``."""
 
+STAGED_REJECTS = "CREATE OR REPLACE TEMP TABLE llmlens_stage_rejects AS SELECT * FROM rejects LIMIT 0"
+"""Where a loader's SQL puts the records it rejects (written to ``rejects`` with the rest)."""
+
 _NEW_SPANS = """
 CREATE OR REPLACE TEMP TABLE llmlens_new_spans AS
-SELECT * FROM llmlens_stage_spans
-QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) = 1;
-DELETE FROM spans USING llmlens_new_spans s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id;
-DELETE FROM edges USING llmlens_new_spans s WHERE edges.via_trace_id = s.trace_id AND edges.via_span_id = s.span_id;
-INSERT INTO spans BY NAME
-SELECT $source_id AS source_id, * EXCLUDE (n, line, byte_offset) FROM llmlens_new_spans;
-INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_stage_edges WHERE dst_span_id IS NOT NULL;
+SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_spans
+QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) = 1
 """
 
-_CHILD = """
-DELETE FROM {table} USING llmlens_new_spans s WHERE {table}.trace_id = s.trace_id AND {table}.span_id = s.span_id;
-INSERT INTO {table} BY NAME
-SELECT $source_id AS source_id, s.trace_id, s.span_id, c.* EXCLUDE (n)
-FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order};
+_CHILD_ROWS = """
+SELECT s.trace_id, s.span_id, c.* EXCLUDE (n)
+FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order}
 """
 
+_WRITES = {  # table -> how its rows are written; `written` is the new spans, `rows` the table's rows
+    "spans": (
+        "DELETE FROM spans USING written s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id",
+        "INSERT INTO spans BY NAME SELECT $source_id AS source_id, * EXCLUDE (n) FROM rows",
+    ),
+    "edges": (
+        "DELETE FROM edges USING written s WHERE edges.via_trace_id = s.trace_id AND edges.via_span_id = s.span_id",
+        "INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM rows",
+    ),
+    "rejects": ("INSERT INTO rejects BY NAME SELECT * FROM rows",),
+}
+_CHILD_WRITES = (
+    "DELETE FROM {table} USING written s WHERE {table}.trace_id = s.trace_id AND {table}.span_id = s.span_id",
+    "INSERT INTO {table} BY NAME SELECT $source_id AS source_id, * FROM rows",
+)
 
-def write_staged(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
-    """Move the staged spans, their child rows and edges into the store.
 
-    A loader stages what its format has: ``llmlens_stage_spans`` always, the child tables when it has them.
+def staged_rows(stager: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    """What the staged tables on ``stager`` add to the store, as Arrow tables by name (``spans``, the child tables
+    a loader staged, ``edges``, ``rejects``); duplicates of a span within the chunk keep the last."""
+    staged = {row[0] for row in stager.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    stager.execute(_NEW_SPANS)
+    rows = {"spans": stager.sql("SELECT * FROM llmlens_new_spans").to_arrow_table()}
+    for table in CHILD_TABLES:
+        if f"llmlens_stage_{table}" in staged:
+            # embeddings get surrogate keys from a sequence: keep file order, so the same files give the same keys
+            query = _CHILD_ROWS.format(table=table, order=" ORDER BY c.n" if table == "embeddings" else "")
+            rows[table] = stager.sql(query).to_arrow_table()
+    edges = "SELECT * FROM llmlens_stage_edges WHERE dst_span_id IS NOT NULL"
+    rows["edges"] = stager.sql(
+        edges if "llmlens_stage_edges" in staged else "SELECT * EXCLUDE (source_id) FROM edges LIMIT 0"
+    ).to_arrow_table()
+    rows["rejects"] = stager.sql("SELECT * FROM llmlens_stage_rejects").to_arrow_table()
+    return rows
 
-    Loading a span that is already stored (same trace and span id) replaces it, so loading a file twice,
-    or two overlapping exports, leaves one copy of each span.
+
+def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str, pa.Table]) -> None:
+    """Write ``rows`` (from :func:`staged_rows`) into the store: a span already stored (same trace and span id)
+    is replaced with its child rows and edges, so loading a file twice, or overlapping exports, keeps one copy.
+
+    The Arrow tables are read by name from this function's variables (DuckDB's replacement scan), not registered:
+    a registered view would live, with its rows, until the file's transaction ends.
     """
-    staged = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
-    children = [table for table in CHILD_TABLES if f"llmlens_stage_{table}" in staged]
-    if "llmlens_stage_edges" not in staged:
-        con.execute("CREATE TEMP TABLE llmlens_stage_edges AS SELECT * EXCLUDE (source_id) FROM edges LIMIT 0")
-    # embeddings get surrogate keys from a sequence: insert them in file order, so the same files give the same keys
-    script = _NEW_SPANS + "".join(
-        _CHILD.format(table=table, order=" ORDER BY c.n" if table == "embeddings" else "") for table in children
-    )
-    run_script(con, script, {"source_id": source_id})
+    written = rows["spans"]
+    for table, table_rows in rows.items():
+        statements = _WRITES.get(table) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
+        for statement in statements:
+            _execute(con, statement, table_rows, written, source_id)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table, written: pa.Table, source_id: int) -> None:
+    """Run one write; ``rows`` and ``written`` are visible to the SQL under those names."""
+    con.execute(sql, {"source_id": source_id} if "$source_id" in sql else None)
 
 
 def rows_added(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
