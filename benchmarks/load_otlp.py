@@ -19,17 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from llmlens.demo.export import otlp_attribute as _attr
+
 SPANS_PER_LINE = 100
-
-
-def _attr(key: str, value: object) -> dict[str, object]:
-    if isinstance(value, bool):
-        return {"key": key, "value": {"boolValue": value}}
-    if isinstance(value, int):
-        return {"key": key, "value": {"intValue": str(value)}}
-    if isinstance(value, float):
-        return {"key": key, "value": {"doubleValue": value}}
-    return {"key": key, "value": {"stringValue": str(value)}}
 
 
 def write_spans(path: Path, count: int, seed: int = 0) -> None:
@@ -43,7 +35,10 @@ def write_spans(path: Path, count: int, seed: int = 0) -> None:
                 trace = f"{i // 2:032x}"
                 t0 = start + i * 1_000_000_000
                 if i % 2 == 0:
-                    attributes = [_attr("openinference.span.kind", "RETRIEVER"), _attr("input.value", f"question {i}")]
+                    attributes = [
+                        _attr("openinference.span.kind", "RETRIEVER"),
+                        _attr("input.value", f"question {i}"),
+                    ]
                     attributes += [a for k in range(3) for a in (
                         _attr(f"retrieval.documents.{k}.document.id", f"doc-{rng.randrange(5000)}"),
                         _attr(f"retrieval.documents.{k}.document.score", round(rng.random(), 4)),

@@ -50,7 +50,7 @@ def write_otlp(path: Path, tables: dict[str, pa.Table]) -> Path:
             for span in batch:
                 by_service[span["service_name"]].append(_span(span, children[(span["trace_id"], span["span_id"])]))
             out.write(json.dumps({"resourceSpans": [
-                {"resource": {"attributes": [_attribute("service.name", service)]},
+                {"resource": {"attributes": [otlp_attribute("service.name", service)]},
                  "scopeSpans": [{"scope": {"name": "openinference.instrumentation.demo", "version": "1.0"},
                                  "spans": otlp_spans}]}
                 for service, otlp_spans in by_service.items()
@@ -133,7 +133,7 @@ def _span(span: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> di
         "traceId": span["trace_id"], "spanId": span["span_id"], "parentSpanId": span["parent_span_id"] or "",
         "name": span["name"], "kind": _OTEL_KIND.get(span["otel_kind"] or "", 1),
         "startTimeUnixNano": _nanos(span["start_time"]), "endTimeUnixNano": _nanos(span["end_time"]),
-        "attributes": [_attribute(key, value) for key, value in attributes.items()], "status": status,
+        "attributes": [otlp_attribute(key, value) for key, value in attributes.items()], "status": status,
     }  # fmt: skip
 
 
@@ -168,7 +168,8 @@ def _embeddings(rows: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
         yield f"embedding.embeddings.{i}.embedding.vector", [float(x) for x in row["vector"]]
 
 
-def _attribute(key: str, value: Any) -> dict[str, Any]:
+def otlp_attribute(key: str, value: Any) -> dict[str, Any]:
+    """An OTLP ``KeyValue`` as JSON: the ``AnyValue`` kind follows the Python type (lists become arrays)."""
     if isinstance(value, bool):
         return {"key": key, "value": {"boolValue": value}}
     if isinstance(value, int):
@@ -176,7 +177,7 @@ def _attribute(key: str, value: Any) -> dict[str, Any]:
     if isinstance(value, float):
         return {"key": key, "value": {"doubleValue": value}}
     if isinstance(value, list):
-        return {"key": key, "value": {"arrayValue": {"values": [_attribute("", v)["value"] for v in value]}}}
+        return {"key": key, "value": {"arrayValue": {"values": [otlp_attribute("", v)["value"] for v in value]}}}
     return {"key": key, "value": {"stringValue": str(value)}}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,18 +111,25 @@ def in_batches(table: pa.Table, batches: int = 64) -> pa.Table:
 
 
 def _decoded_lines(chunks: list[bytes], first_line: int, first_offset: int) -> Records:
+    starts = np.cumsum([first_offset] + [len(chunk) + 1 for chunk in chunks[:-1]]).tolist()
+    return decoded_records(
+        (number, start, chunk)
+        for number, (start, chunk) in enumerate(zip(starts, chunks, strict=True), start=first_line)
+        if chunk.strip()
+    )
+
+
+def decoded_records(pieces: Iterable[tuple[int, int, bytes]]) -> Records:
+    """Records from (line, byte offset, raw bytes) pieces; a piece that is not UTF-8 is rejected with its place."""
     lines, offsets, texts = [], [], []
     rejected: list[tuple[int, int, bytes, str]] = []
-    offset = first_offset
-    for number, chunk in enumerate(chunks, start=first_line):
-        if chunk.strip():
-            try:
-                texts.append(chunk.decode("utf-8"))
-                lines.append(number)
-                offsets.append(offset)
-            except UnicodeDecodeError:
-                rejected.append((number, offset, chunk, "not valid UTF-8 text"))
-        offset += len(chunk) + 1
+    for number, offset, raw in pieces:
+        try:
+            texts.append(raw.decode("utf-8"))
+            lines.append(number)
+            offsets.append(offset)
+        except UnicodeDecodeError:
+            rejected.append((number, offset, raw, "not valid UTF-8 text"))
     return Records(in_batches(records_table(lines, offsets, texts)), rejected)
 
 

@@ -8,10 +8,12 @@ than duplicates), with its request and response messages and, when the response 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import duckdb
 
 from llmlens.loaders import logprobs, messages
-from llmlens.loaders.files import Records, json_records, records_table
+from llmlens.loaders.files import Records, decoded_records, json_records
 from llmlens.query import run_script
 
 NAME = "openai-log"
@@ -176,19 +178,14 @@ def read(data: bytes) -> Records:
     first = data.lstrip()[:6]
     if not (first.startswith((b"data:", b"event:", b":")) or first == b"id: "):
         return json_records(data)
-    lines, offsets, texts = [], [], []
-    rejected: list[tuple[int, int, bytes, str]] = []
+    return decoded_records(_sse_payloads(data))
+
+
+def _sse_payloads(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """Line, byte offset and bytes of each ``data:`` payload but ``[DONE]``."""
     offset = 0
     for number, raw in enumerate(data.split(b"\n"), start=1):
-        if raw.startswith(b"data:"):
-            payload = raw[5:].strip()
-            start = offset + len(raw) - len(raw[5:].lstrip())
-            if payload and payload != b"[DONE]":
-                try:
-                    texts.append(payload.decode("utf-8"))
-                    lines.append(number)
-                    offsets.append(start)
-                except UnicodeDecodeError:
-                    rejected.append((number, start, payload, "not valid UTF-8 text"))
+        payload = raw[5:].strip() if raw.startswith(b"data:") else b""
+        if payload and payload != b"[DONE]":
+            yield number, offset + len(raw) - len(raw[5:].lstrip()), payload
         offset += len(raw) + 1
-    return Records(records_table(lines, offsets, texts), rejected)
