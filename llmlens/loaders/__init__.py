@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from llmlens._version import __version__
 from llmlens.loaders import openai_log, otel_console, otlp_json, otlp_proto
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
-from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks, json_records
+from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
 from llmlens.loaders.spans import STAGED_REJECTS, drop_staging, rows_added, staged_rows, write_staged
 
@@ -33,26 +33,40 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "FileReport", "LoadError", "LoadReport", "Source", "load", "load_records"]
 
 
+Chunks = Iterator[tuple[Records, int]]
+"""A file's records, chunk by chunk, each with the number of bytes of the file it covers."""
+
+
 @dataclass(frozen=True)
 class Format:
-    """How to read a format: split a file into records, then stage them with SQL.
+    """How to read a format: split a file into records (chunk by chunk), then stage them with SQL."""
 
-    A ``chunked`` format's JSON Lines files are read and staged a chunk at a time (each chunk's spans are
-    written before the next is read), so memory stays bounded however large the file.
-    """
-
-    read: Callable[[bytes], Records]
+    read: Callable[[Path], Chunks]
     stage: Callable[[duckdb.DuckDBPyConnection, int], None]
-    chunked: bool = False
+
+
+def whole_file(read: Callable[[bytes], Records]) -> Callable[[Path], Chunks]:
+    """A reader that takes the whole file at once (formats whose records cannot be split by lines)."""
+
+    def read_path(path: Path) -> Chunks:
+        data = path.read_bytes()
+        yield read(data), len(data)
+
+    return read_path
+
+
+def _json_lines(path: Path) -> Chunks:
+    return json_record_chunks(path, CHUNK_BYTES)
 
 
 FORMATS: dict[str, Format] = {
-    otlp_json.NAME: Format(json_records, otlp_json.stage, chunked=True),
-    otel_console.NAME: Format(otel_console.read, otlp_json.stage),
-    otlp_proto.NAME: Format(otlp_proto.read, otlp_json.stage),
-    openai_log.NAME: Format(openai_log.read, openai_log.stage),
+    otlp_json.NAME: Format(_json_lines, otlp_json.stage),
+    otel_console.NAME: Format(whole_file(otel_console.read), otlp_json.stage),
+    otlp_proto.NAME: Format(whole_file(otlp_proto.read), otlp_json.stage),
+    openai_log.NAME: Format(whole_file(openai_log.read), openai_log.stage),
 }
-"""Every format llmlens reads, by name."""
+"""Every format llmlens reads, by name. JSON Lines of OTLP are read and staged a chunk at a time (each chunk's
+spans are written before the next is read), so memory stays bounded however large the file."""
 
 CHUNK_BYTES = 256 * 1024 * 1024
 """How much of a JSON Lines file is read and staged at once."""
@@ -109,12 +123,7 @@ def _load_file(lens: Lens, path: Path, forced: str | None, advance: Callable[[in
         report.seconds = time.perf_counter() - started
         return report
     source = Source(str(path), name, digest, size, forced=forced is not None)
-    fmt = FORMATS[name]
-    chunks: Iterator[tuple[Records, int]]
-    if fmt.chunked:
-        chunks = ((records, done) for done, records in json_record_chunks(path, CHUNK_BYTES))
-    else:
-        chunks = iter([(fmt.read(path.read_bytes()), size)])
+    chunks = FORMATS[name].read(path)
     return load_records(lens.con, source, chunks, started=started, advance=advance)
 
 
@@ -142,7 +151,7 @@ class Source:
 def load_records(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    chunks: Records | Iterator[tuple[Records, int]],
+    chunks: Records | Chunks,
     *,
     started: float | None = None,
     advance: Callable[[int], object] = lambda _: None,
@@ -196,7 +205,7 @@ def _bytes(setting: str) -> float:
 def _load_chunks(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    chunks: Iterator[tuple[Records, int]],
+    chunks: Chunks,
     report: FileReport,
     *,
     started: float,

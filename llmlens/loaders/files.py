@@ -56,22 +56,18 @@ class Records:
 
 
 def records_table(lines: list[int], offsets: list[int], texts: list[str]) -> pa.Table:
-    """The Arrow table a loader's SQL reads its records from."""
-    return pa.table({"line": pa.array(lines, pa.int64()), "byte_offset": pa.array(offsets, pa.int64()),
-                     "text": pa.array(texts, pa.string())})  # fmt: skip
+    """The Arrow table a loader's SQL reads its records from (in many batches, so it is parsed on every thread)."""
+    return in_batches(pa.table({"line": pa.array(lines, pa.int64()), "byte_offset": pa.array(offsets, pa.int64()),
+                                "text": pa.array(texts, pa.string())}))  # fmt: skip
 
 
-def json_records(data: bytes, *, first_line: int = 1, first_offset: int = 0) -> Records:
+def json_records(data: bytes) -> Records:
     """JSON Lines records, or the whole file as one record when its first line is not a complete JSON value.
-
-    ``first_line`` and ``first_offset`` say where ``data`` starts in its file, when it is one chunk of it.
 
     >>> json_records(b'{"a": 1}\\n\\xff\\n').rejected
     [(2, 9, b'\\xff', 'not valid UTF-8 text')]
     """
-    if not first_json_line_is_complete(data):
-        return _decoded_lines([data], first_line, first_offset)
-    return line_records(data, first_line=first_line, first_offset=first_offset)
+    return line_records(data) if first_json_line_is_complete(data) else _decoded_lines([data], 1, 0)
 
 
 def line_records(data: bytes | memoryview, *, first_line: int = 1, first_offset: int = 0) -> Records:
@@ -130,10 +126,10 @@ def decoded_records(pieces: Iterable[tuple[int, int, bytes]]) -> Records:
             offsets.append(offset)
         except UnicodeDecodeError:
             rejected.append((number, offset, raw, "not valid UTF-8 text"))
-    return Records(in_batches(records_table(lines, offsets, texts)), rejected)
+    return Records(records_table(lines, offsets, texts), rejected)
 
 
-def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, Records]]:
+def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[Records, int]]:
     """The records of a JSON Lines file, chunk by chunk (split at line ends), each with the bytes it covers.
 
     A file whose first line is not a complete JSON value is one document: it comes as one record. A chunk's
@@ -145,7 +141,7 @@ def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, Reco
             buffer += more  # the first line decides between JSON Lines and one document
         if not first_json_line_is_complete(buffer):
             data = buffer + file.read()
-            yield len(data), _decoded_lines([data], 1, 0)
+            yield _decoded_lines([data], 1, 0), len(data)
             return
         line, offset = 1, 0
         while buffer:
@@ -155,7 +151,7 @@ def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, Reco
                 buffer += more
                 continue
             cut = cut or len(buffer)
-            yield cut, line_records(memoryview(buffer)[:cut], first_line=line, first_offset=offset)
+            yield line_records(memoryview(buffer)[:cut], first_line=line, first_offset=offset), cut
             line += buffer.count(b"\n", 0, cut)
             offset += cut
             rest = buffer[cut:]
