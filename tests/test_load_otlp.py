@@ -395,3 +395,13 @@ def test_an_empty_file_is_refused_by_detection_and_adds_nothing_when_forced(lens
         lens.load(path, progress=False)
     report = lens.load(path, format="otlp-json", progress=False)
     assert report.rows_added["spans"] == 0 and report.rejected == 0
+
+
+def test_a_user_table_named_like_the_loaders_data_does_not_change_what_loads(
+    lens: llmlens.Lens, tmp_path: Path
+) -> None:
+    lens.sql("CREATE TABLE rows AS SELECT 1 AS x")
+    lens.sql("CREATE VIEW written AS SELECT 'x' AS trace_id, 'y' AS span_id")
+    path = write_jsonl(tmp_path / "a.jsonl", [_doc(_span(TRACE, "0000000000000001", "one"))])
+    assert lens.load(path, progress=False).rows_added["spans"] == 1
+    assert lens.sql("SELECT name FROM spans").name.tolist() == ["one"]

@@ -27,20 +27,21 @@ SELECT s.trace_id, s.span_id, c.* EXCLUDE (n)
 FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order}
 """
 
-_WRITES = {  # table -> how its rows are written; `written` is the new spans, `rows` the table's rows
+_WRITES = {  # table -> how its rows are written; `llmlens_written` is the new spans, `llmlens_rows` the table's rows
     "spans": (
-        "DELETE FROM spans USING written s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id",
-        "INSERT INTO spans BY NAME SELECT $source_id AS source_id, * EXCLUDE (n) FROM rows",
+        "DELETE FROM spans USING llmlens_written s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id",
+        "INSERT INTO spans BY NAME SELECT $source_id AS source_id, * EXCLUDE (n) FROM llmlens_rows",
     ),
     "edges": (
-        "DELETE FROM edges USING written s WHERE edges.via_trace_id = s.trace_id AND edges.via_span_id = s.span_id",
-        "INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM rows",
+        "DELETE FROM edges USING llmlens_written s "
+        "WHERE edges.via_trace_id = s.trace_id AND edges.via_span_id = s.span_id",
+        "INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
     ),
-    "rejects": ("INSERT INTO rejects BY NAME SELECT * FROM rows",),
+    "rejects": ("INSERT INTO rejects BY NAME SELECT * FROM llmlens_rows",),
 }
 _CHILD_WRITES = (
-    "DELETE FROM {table} USING written s WHERE {table}.trace_id = s.trace_id AND {table}.span_id = s.span_id",
-    "INSERT INTO {table} BY NAME SELECT $source_id AS source_id, * FROM rows",
+    "DELETE FROM {table} USING llmlens_written s WHERE {table}.trace_id = s.trace_id AND {table}.span_id = s.span_id",
+    "INSERT INTO {table} BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
 )
 
 
@@ -70,15 +71,17 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
     The Arrow tables are read by name from this function's variables (DuckDB's replacement scan), not registered:
     a registered view would live, with its rows, until the file's transaction ends.
     """
-    written = rows["spans"]
     for table, table_rows in rows.items():
         statements = _WRITES.get(table) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
         for statement in statements:
-            _execute(con, statement, table_rows, written, source_id)
+            _execute(con, statement, table_rows, rows["spans"], source_id)
 
 
-def _execute(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table, written: pa.Table, source_id: int) -> None:
-    """Run one write; ``rows`` and ``written`` are visible to the SQL under those names."""
+def _execute(
+    con: duckdb.DuckDBPyConnection, sql: str, llmlens_rows: pa.Table, llmlens_written: pa.Table, source_id: int
+) -> None:
+    """Run one write; the SQL reads the two tables by these argument names (prefixed, so that no table of the
+    user's can shadow them: DuckDB looks in the catalog before it looks at Python variables)."""
     con.execute(sql, {"source_id": source_id} if "$source_id" in sql else None)
 
 
