@@ -63,7 +63,7 @@ def insert_demo(
             write_otlp(where / "agents.otlp.jsonl", _traced(agent_tables)),
             write_openai_log(where / "ticket-router.openai.jsonl", routed_tickets),
         ]
-        started = lens.info().sources
+        (last_before,) = lens.con.execute("SELECT coalesce(max(source_id), 0) FROM sources").fetchall()[0]
         report = lens.load(*files, progress=progress)
         failed = [f"{file.path}: {'; '.join(file.reasons)}" for file in report.files if file.rejected or file.skipped]
         if failed:
@@ -80,8 +80,7 @@ def insert_demo(
             for table_name, rows in _insert(con, name, tables, seed).items():
                 added[table_name] = added.get(table_name, 0) + rows
         con.execute(
-            "UPDATE sources SET options = ? WHERE source_id > (SELECT coalesce(max(source_id), 0) FROM sources) - ?",
-            [json.dumps({"demo": {"seed": seed}}), lens.info().sources - started],
+            "UPDATE sources SET options = ? WHERE source_id > ?", [json.dumps({"demo": {"seed": seed}}), last_before]
         )
         con.execute("COMMIT")
     except BaseException:
