@@ -1,7 +1,8 @@
 """A live OTLP/HTTP receiver: apps export spans straight into a store while the notebook keeps working.
 
-``POST /v1/traces`` takes ``ExportTraceServiceRequest`` bodies as protobuf (``application/x-protobuf``) or JSON
-(``application/json``), plain, gzip or deflate. Requests are answered at once and queued; a background thread
+``POST /v1/traces`` takes ``ExportTraceServiceRequest`` bodies, and ``POST /v1/logs`` ``ExportLogsServiceRequest``
+bodies (where OpenTelemetry's GenAI instrumentations put the messages), as protobuf (``application/x-protobuf``) or
+JSON (``application/json``), plain, gzip or deflate. Requests are answered at once and queued; a background thread
 writes whatever is queued in one transaction through the OTLP loader, so spans are queryable within about a
 second. Nothing is lost: a batch the store refuses is retried, then written to a JSON Lines file that
 ``lens.load`` reads later.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 4318
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 TRACES_PATH = "/v1/traces"
+LOGS_PATH = "/v1/logs"
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
 _RETRIES = 5
@@ -147,10 +149,11 @@ class Collector:
 
     # --- receiving (server threads) ----------------------------------------------------------------
 
-    def accept(self, body: bytes, content_type: str) -> None:
-        """Queue one request body (already decompressed) as OTLP/JSON text; raise ValueError when it is not one."""
+    def accept(self, body: bytes, content_type: str, path: str = TRACES_PATH) -> None:
+        """Queue one request body (already decompressed) for ``path`` as OTLP/JSON text; raise ValueError when it
+        is not one."""
         if content_type == _PROTOBUF:
-            text = _protobuf_to_json(body)
+            text = _protobuf_to_json(body, path)
         else:
             text = body.decode("utf-8")
             if not isinstance(json.loads(text), dict):
@@ -210,15 +213,17 @@ class Collector:
             self.stats.spilled.append(str(path))
 
 
-def _protobuf_to_json(body: bytes) -> str:
+def _protobuf_to_json(body: bytes, path: str) -> str:
     from google.protobuf.json_format import MessageToJson
     from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+    kind = ExportLogsServiceRequest if path == LOGS_PATH else ExportTraceServiceRequest
     try:
-        request = ExportTraceServiceRequest.FromString(body)
+        request = kind.FromString(body)
     except DecodeError as error:
-        raise ValueError(f"not an OTLP ExportTraceServiceRequest: {error}") from None
+        raise ValueError(f"not an OTLP {kind.__name__}: {error}") from None
     text: str = MessageToJson(request, indent=None)
     return text
 
@@ -240,7 +245,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         collector = self.server.collector
         try:
             body, content_type = self._read_request(collector)
-            collector.accept(body, content_type)
+            collector.accept(body, content_type, self.path.split("?", 1)[0])
         except _RefusedError as refusal:
             return self._refuse(refusal.status, str(refusal), drain=refusal.drain)
         except ValueError as error:  # includes JSON and UTF-8 decoding errors
@@ -248,12 +253,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return self._reply(200, b"" if content_type == _PROTOBUF else b"{}", content_type)
 
     def do_GET(self) -> None:
-        self._refuse(405, f"POST OTLP traces to {TRACES_PATH}", drain=True)
+        self._refuse(405, f"POST OTLP traces to {TRACES_PATH} and logs to {LOGS_PATH}", drain=True)
 
     def _read_request(self, collector: Collector) -> tuple[bytes, str]:
         """The decompressed body and its content type, or a refusal with its HTTP status."""
-        if self.path.split("?", 1)[0] != TRACES_PATH:
-            raise _RefusedError(404, f"llmlens receives traces at {TRACES_PATH}", drain=True)
+        if self.path.split("?", 1)[0] not in (TRACES_PATH, LOGS_PATH):
+            raise _RefusedError(404, f"llmlens receives traces at {TRACES_PATH} and logs at {LOGS_PATH}", drain=True)
         expected = f"Bearer {collector.token}".encode()
         if collector.token is not None and not hmac.compare_digest(
             self.headers.get("Authorization", "").encode(), expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from opentelemetry import trace
@@ -193,3 +194,61 @@ def console_output(spans: Sequence[ReadableSpan]) -> str:
     out = io.StringIO()
     ConsoleSpanExporter(out=out).export(spans)
     return out.getvalue()
+
+
+def genai_log_call() -> tuple[list[ReadableSpan], list[Any]]:
+    """One chat call through OpenTelemetry's own OpenAI instrumentation (opentelemetry-instrumentation-openai-v2)
+    with content capture on: the span carries no messages, the log records (GenAI events) carry them all."""
+    import os
+
+    import httpx
+    import openai
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    response = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1_763_000_000,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": "Let me look.",
+                    "tool_calls": [
+                        {"id": "call_1", "type": "function",
+                         "function": {"name": "lookup_price", "arguments": '{"plan": "pro"}'}}
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30},
+    }  # fmt: skip
+    spans, logs = InMemorySpanExporter(), InMemoryLogRecordExporter()
+    tracer_provider, logger_provider = TracerProvider(), LoggerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, logger_provider=logger_provider)
+    try:
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json=response))
+        http_client = httpx.Client(transport=transport)
+        client = openai.OpenAI(api_key="test", base_url="http://llm.test/v1", http_client=http_client)
+        system, user = {"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "How much is Pro?"}
+        client.chat.completions.create(model="gpt-4o-mini", messages=[system, user])  # type: ignore[list-item]
+    finally:
+        instrumentor.uninstrument()
+        del os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"]
+    return list(spans.get_finished_spans()), list(logs.get_finished_logs())
+
+
+def logs_protobuf_json(records: Sequence[Any]) -> dict[str, object]:
+    """ExportLogsServiceRequest as protobuf's JSON mapping writes it (base64 ids, int64 as strings)."""
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+
+    return MessageToDict(encode_logs(records))

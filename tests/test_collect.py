@@ -132,7 +132,7 @@ def test_spans_are_queryable_within_about_a_second() -> None:
 @pytest.mark.parametrize(
     ("path", "headers", "body", "status", "says"),
     [
-        ("/v1/logs", {"Content-Type": "application/json"}, b"{}", 404, "/v1/traces"),
+        ("/v1/metrics", {"Content-Type": "application/json"}, b"{}", 404, "/v1/logs"),
         ("/v1/traces", {"Content-Type": "text/plain"}, b"{}", 415, "Content-Type"),
         ("/v1/traces", {"Content-Type": "application/json"}, b"{not json", 400, "cannot read"),
         ("/v1/traces", {"Content-Type": "application/json"}, b"[1, 2]", 400, "not a JSON object"),

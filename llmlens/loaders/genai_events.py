@@ -11,21 +11,26 @@ Older instrumentations put the conversation into span events rather than attribu
 - ``gen_ai.client.inference.operation.details`` with ``gen_ai.input.messages`` / ``gen_ai.output.messages``
   (the current parts format).
 
-Runs after the OTLP staging and adds rows to ``llmlens_stage_messages``.
+Runs after the OTLP staging and adds rows to ``llmlens_stage_messages``. The same events arrive as OTLP log
+records from OpenTelemetry's own instrumentations; :mod:`llmlens.loaders.otlp_logs` reads them with the same SQL.
 """
 
 from __future__ import annotations
 
 from llmlens.loaders import messages
 
-MESSAGES = (
+MACROS = (
     messages.MACROS
     + r"""
 CREATE OR REPLACE TEMP MACRO llmlens_event_text(attrs, name) AS
     list_filter(attrs, lambda a: a.key = name)[-1].value->>'$';
 CREATE OR REPLACE TEMP MACRO llmlens_event_json(attrs, name) AS
     coalesce(TRY_CAST(llmlens_event_text(attrs, name) AS JSON), list_filter(attrs, lambda a: a.key = name)[-1].value);
+"""
+)
+"""Macros reading one event's attributes (a list of ``{key, value JSON}``) and messages."""
 
+EVENTS_FROM_SPANS = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_genai_events AS
 SELECT n, CAST(i AS INTEGER) AS i, json_extract_string(e, '$.name') AS name,
        list_transform(from_json(coalesce(json_extract(e, '$.attributes'), '[]'), '["JSON"]'),
@@ -38,7 +43,10 @@ FROM (
       AND n NOT IN (SELECT n FROM llmlens_stage_messages)
 )
 WHERE json_extract_string(e, '$.name') LIKE 'gen\_ai.%' ESCAPE '\';
+"""
+"""The GenAI events of staged spans without messages from attributes: ``llmlens_genai_events(n, i, name, attrs)``."""
 
+EVENT_MESSAGES = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_event_messages AS
 WITH bodies AS (
     SELECT n, i, name, coalesce(
@@ -96,8 +104,14 @@ FROM (
                                    'content', value->>'$'), 1
     FROM lists WHERE json_type(value) IS DISTINCT FROM 'ARRAY'
 );
-
-INSERT INTO llmlens_stage_messages BY NAME SELECT * FROM llmlens_event_messages;
 """
+"""Messages of the events in ``llmlens_genai_events``, as ``llmlens_event_messages(n, side, position, ...)``: the
+span events of staged spans, or the log records of stored ones (:mod:`llmlens.loaders.otlp_logs`)."""
+
+MESSAGES = (
+    MACROS
+    + EVENTS_FROM_SPANS
+    + EVENT_MESSAGES
+    + "INSERT INTO llmlens_stage_messages BY NAME SELECT * FROM llmlens_event_messages;"
 )
 """SQL adding messages from GenAI span events to ``llmlens_stage_messages``."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
-from llmlens.loaders import agent_edges, genai_events, logprobs, vercel_ai
+from llmlens.loaders import agent_edges, genai_events, logprobs, otlp_logs, vercel_ai
+from llmlens.loaders.otlp_types import TRACES_DATA
 from llmlens.query import run_script
 
 NAME = "otlp-json"
@@ -96,19 +97,6 @@ CREATE OR REPLACE TEMP MACRO llmlens_kind(openinference, operation, vercel) AS C
     WHEN vercel LIKE 'ai.%' THEN 'CHAIN'
     ELSE 'UNKNOWN' END;
 """
-
-KEY_VALUES = (
-    "STRUCT(key VARCHAR, value STRUCT(stringValue VARCHAR, boolValue BOOLEAN, intValue VARCHAR, "
-    "doubleValue DOUBLE, bytesValue VARCHAR, arrayValue JSON, kvlistValue JSON))[]"
-)
-SPAN = (
-    f"STRUCT(traceId VARCHAR, spanId VARCHAR, parentSpanId VARCHAR, name VARCHAR, kind VARCHAR, "
-    f"startTimeUnixNano VARCHAR, endTimeUnixNano VARCHAR, attributes {KEY_VALUES}, events JSON, links JSON, "
-    f"status STRUCT(code VARCHAR, message VARCHAR))"
-)
-SCOPE_SPANS = f"STRUCT(scope STRUCT(name VARCHAR, version VARCHAR), spans {SPAN}[])"
-TRACES_DATA = f"STRUCT(resourceSpans STRUCT(resource STRUCT(attributes {KEY_VALUES}), scopeSpans {SCOPE_SPANS}[])[])"
-"""The OTLP JSON shape as a DuckDB type: records are parsed straight into it, the same way read_json parses."""
 
 CONVENTIONS: dict[str, tuple[str, ...]] = {
     "openinference_kind": ("openinference.span.kind",),
@@ -247,13 +235,7 @@ SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS
     graph_node_id, graph_parent_id, handoff_from, handoff_to
 FROM mapped;
 
-INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
-SELECT $source_id, 'line ' || line, line, byte_offset,
-       CASE WHEN NOT json_valid(text) THEN 'not valid JSON (truncated or corrupt record)'
-            ELSE 'not an OTLP TracesData object: no resourceSpans list' END,
-       left(text, 200), encode(text)
-FROM llmlens_records
-WHERE line IN (SELECT line FROM llmlens_stage_spans WHERE bad);
+CREATE OR REPLACE TEMP TABLE llmlens_bad_lines AS SELECT DISTINCT line FROM llmlens_stage_spans WHERE bad;
 
 DELETE FROM llmlens_stage_spans WHERE span IS NULL;
 
@@ -413,6 +395,7 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """
     run_script(con, MACROS)
     run_script(con, stage_script(), {"source_id": source_id})
+    otlp_logs.stage(con, source_id)
     run_script(con, genai_events.MESSAGES)
     run_script(con, vercel_ai.MESSAGES)
     run_script(con, agent_edges.EDGES)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from llmlens.loaders import otlp_logs
+
 CHILD_TABLES = ("messages", "documents", "tokens", "embeddings")
 """Tables whose rows belong to one span; a loader stages each as ``llmlens_stage_<table>`` keyed by span ``n``."""
 
@@ -22,10 +24,25 @@ SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_spans
 QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) = 1
 """
 
+_STAGED_LOGS = """
+SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_logs
+QUALIFY row_number() OVER (PARTITION BY trace_id, span_id, event_name, time, observed_time, CAST(body AS VARCHAR),
+                                        CAST(attributes AS VARCHAR) ORDER BY seq) = 1
+"""
+
 _CHILD_ROWS = """
 SELECT s.trace_id, s.span_id, c.* EXCLUDE (n)
 FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order}
 """
+
+_NEW_LOGS = (
+    "FROM llmlens_rows r WHERE NOT EXISTS (SELECT 1 FROM logs l WHERE l.trace_id IS NOT DISTINCT FROM r.trace_id "
+    "AND l.span_id IS NOT DISTINCT FROM r.span_id AND l.event_name IS NOT DISTINCT FROM r.event_name "
+    "AND l.time IS NOT DISTINCT FROM r.time AND l.observed_time IS NOT DISTINCT FROM r.observed_time "
+    "AND CAST(l.body AS VARCHAR) IS NOT DISTINCT FROM CAST(r.body AS VARCHAR) "
+    "AND CAST(l.attributes AS VARCHAR) IS NOT DISTINCT FROM CAST(r.attributes AS VARCHAR))"
+)
+"""The staged log records not in the store yet: a record seen before (an overlapping export) adds nothing."""
 
 _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new spans, `llmlens_rows` the table's rows
     "spans": (
@@ -36,6 +53,22 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
         "DELETE FROM edges USING llmlens_written s "
         "WHERE edges.via_trace_id = s.trace_id AND edges.via_span_id = s.span_id",
         "INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
+    ),
+    "logs": (
+        # annotations first: they come from the records not stored yet, which the next statement stores
+        "INSERT INTO annotations (source_id, target_kind, target_id, name, label, score, note, annotator, "
+        "annotator_kind, created_at, metadata) "
+        "SELECT $source_id, CASE WHEN r.span_id IS NOT NULL THEN 'span' ELSE 'trace' END, "
+        "coalesce(r.span_id, r.trace_id), coalesce(json_extract_string(r.attributes, '$.\"gen_ai.evaluation.name\"'), "
+        "'evaluation'), json_extract_string(r.attributes, '$.\"gen_ai.evaluation.score.label\"'), "
+        "TRY_CAST(json_extract_string(r.attributes, '$.\"gen_ai.evaluation.score.value\"') AS DOUBLE), "
+        "json_extract_string(r.attributes, '$.\"gen_ai.evaluation.explanation\"'), "
+        "coalesce(json_extract_string(r.resource, '$.\"otel.scope.name\"'), 'opentelemetry'), 'check', "
+        "coalesce(r.time, r.observed_time, now()), json_object('trace_id', r.trace_id, "
+        "'response_id', json_extract_string(r.attributes, '$.\"gen_ai.response.id\"')) "
+        + _NEW_LOGS
+        + " AND r.event_name = 'gen_ai.evaluation.result' AND coalesce(r.span_id, r.trace_id) IS NOT NULL",
+        "INSERT INTO logs BY NAME SELECT $source_id AS source_id, r.* " + _NEW_LOGS,
     ),
     "rejects": ("INSERT INTO rejects BY NAME SELECT * FROM llmlens_rows",),
 }
@@ -60,6 +93,8 @@ def staged_rows(stager: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
     rows["edges"] = stager.sql(
         edges if "llmlens_stage_edges" in staged else "SELECT * EXCLUDE (source_id) FROM edges LIMIT 0"
     ).to_arrow_table()
+    if "llmlens_stage_logs" in staged:
+        rows["logs"] = stager.sql(_STAGED_LOGS).to_arrow_table()
     rows["rejects"] = stager.sql("SELECT * FROM llmlens_stage_rejects").to_arrow_table()
     return rows
 
@@ -75,6 +110,7 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
         statements = _WRITES.get(table) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
         for statement in statements:
             _execute(con, statement, table_rows, rows["spans"], source_id)
+    otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
 
 
 def _execute(
@@ -88,7 +124,7 @@ def _execute(
 def rows_added(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
     """Rows in the store that came from ``source_id``, per table."""
     added = {}
-    for table in ("spans", *CHILD_TABLES, "edges"):
+    for table in ("spans", *CHILD_TABLES, "edges", "logs", "annotations"):
         row = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchall()[0]
         added[table] = int(row[0]) if row else 0
     return added
