@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
+    from llmlens.widgets import TokenView
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,21 @@ class Lens:
         collector = Collector(self, port=port, host=host, token=token, max_body_bytes=max_body_bytes)
         self._collectors.append(collector)
         return collector
+
+    def tokens(self, span_id: str, trace_id: str | None = None) -> TokenView:
+        """The token viewer for one LLM span: output (and prompt) tokens coloured by probability, entropy or rank,
+        alternatives on hover, ``n``/``p`` to step through low-confidence tokens. A unique prefix of the span id
+        (6+ hex digits) is enough; ``trace_id`` picks one when a span id is in several traces.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     lens.tokens("0123456789abcdef")
+        Traceback (most recent call last):
+        llmlens.errors.LensError: no span '0123456789abcdef' in the store
+        """
+        from llmlens.widgets import TokenView
+
+        return TokenView.from_span(self, span_id, trace_id)
 
     @property
     def collectors(self) -> list[Collector]:

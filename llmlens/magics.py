@@ -98,6 +98,9 @@ class LensMagics(Magics):
         collect_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
         collect_parser.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN'")
         collect_parser.add_argument("--stop", action="store_true", help="stop the receivers of the current store")
+        tokens_parser = parser("tokens", "Show the token viewer for an LLM span (a unique id prefix is enough).")
+        tokens_parser.add_argument("span_id")
+        tokens_parser.add_argument("--trace", default=None, help="trace id, when the span id is in several traces")
         close_parser = parser("close", "Close the current store, releasing its lock.")
         return [
             _Command("help", help_parser.description or "", help_parser, lambda _: self._help()),
@@ -106,6 +109,12 @@ class LensMagics(Magics):
             _Command("load", load_parser.description or "", load_parser, self._load),
             _Command("demo", demo_parser.description or "", demo_parser, self._demo),
             _Command("collect", collect_parser.description or "", collect_parser, self._collect),
+            _Command(
+                "tokens",
+                tokens_parser.description or "",
+                tokens_parser,
+                lambda args: self._lens().tokens(args.span_id, args.trace),
+            ),
             _Command("close", close_parser.description or "", close_parser, lambda _: self._close()),
         ]
 

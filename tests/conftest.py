@@ -74,3 +74,34 @@ def shell() -> Any:
     ipython = globalipapp.get_ipython()  # rebound by start_ipython to the running shell
     ipython.run_line_magic("load_ext", "llmlens")
     return ipython
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's outcome on the test item, so fixtures can tell whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from tests.browser import launch
+
+    yield from launch()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page; its screenshot is kept under test-screenshots/ when the test fails."""
+    from tests.browser import screenshot_on_failure
+
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    screenshot_on_failure(page, request.node.name, bool(report and report.failed))
+    context.close()

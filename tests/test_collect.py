@@ -30,7 +30,7 @@ def _rag_trace() -> dict:  # type: ignore[type-arg]
 
 
 RAG_SPANS = len(rag_spans())
-TOKEN = "test-token"  # noqa: S105 (not a secret)
+TOKEN = "test-token"
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

@@ -1,0 +1,119 @@
+"""The base of every llmlens widget: the bundled front-end module, and export to a page that needs no kernel."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import anywidget
+
+from llmlens.errors import LensError
+
+STATIC = "static"
+
+
+def bundle(name: str) -> str:
+    """The built front-end module ``llmlens/static/<name>.js`` as text; a clear error when it was never built.
+
+    >>> bundle("tokens").startswith(("var", "import", "const", "function", "let", "/*", "\\"use"))
+    True
+    """
+    path = resources.files("llmlens") / STATIC / f"{name}.js"
+    if not path.is_file():
+        raise LensError(
+            f"the widget bundle {name}.js is not built. Install llmlens with pip (which builds it), or run "
+            "`npm ci && npm run build` in widgets-js/."
+        )
+    return path.read_text(encoding="utf-8")
+
+
+class Widget(anywidget.AnyWidget):
+    """A thin anywidget over plain data: subclasses declare synced traits and the bundle they render with."""
+
+    _bundle_name = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(_esm=bundle(self._bundle_name), **kwargs)
+
+    def exported_state(self) -> dict[str, Any]:
+        """The synced traits this widget declares (not anywidget's or ipywidgets' own), as the page needs them."""
+        names: list[str] = []
+        for cls in type(self).__mro__:
+            if isinstance(cls, type) and issubclass(cls, Widget):
+                names += [name for name, trait in cls.class_own_traits().items() if trait.metadata.get("sync")]
+        return {name: getattr(self, name) for name in names}
+
+    def to_html(self, path: str | os.PathLike[str] | None = None, *, title: str | None = None) -> str:
+        """A self-contained HTML page showing this widget without a kernel (the bundle and the data inlined, no
+        network); written to ``path`` when given. Returns the page.
+
+        >>> from llmlens.widgets import TokenView
+        >>> page = TokenView.from_openai({"object": "chat.completion", "choices": []}).to_html()
+        >>> "<script type=\\"module\\">" in page and "cdn" not in page.lower()
+        True
+        """
+        values: dict[str, Any] = {}
+        binary: dict[str, str] = {}
+        for name, value in self.exported_state().items():
+            if isinstance(value, bytes | bytearray | memoryview):
+                binary[name] = base64.b64encode(bytes(value)).decode("ascii")
+            else:
+                values[name] = value
+        state = json.dumps({"values": values, "binary": binary}, ensure_ascii=True).replace("<", "\\u003c")
+        code = base64.b64encode(bundle(self._bundle_name).encode("utf-8")).decode("ascii")
+        page = PAGE.format(title=html.escape(title or getattr(self, "title", "") or "llmlens"), state=state, code=code)
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+      content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data:">
+<title>{title}</title>
+<style>body {{ margin: 16px; background: Canvas; color: CanvasText; color-scheme: light dark; }}</style>
+</head>
+<body>
+<div id="llmlens-root"></div>
+<script type="application/json" id="llmlens-state">{state}</script>
+<script type="application/octet-stream" id="llmlens-code">{code}</script>
+<script type="module">
+const bytes = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const state = JSON.parse(document.getElementById("llmlens-state").textContent);
+for (const [name, text] of Object.entries(state.binary)) {{
+  const data = bytes(text);
+  state.values[name] = new DataView(data.buffer, data.byteOffset, data.byteLength);
+}}
+const listeners = new Map();
+const model = {{
+  get: (name) => state.values[name],
+  set: (name, value) => {{
+    state.values[name] = value;
+    for (const callback of listeners.get(`change:${{name}}`) ?? []) callback();
+  }},
+  on: (event, callback) => listeners.set(event, [...(listeners.get(event) ?? []), callback]),
+  off: (event, callback) => listeners.set(event, (listeners.get(event) ?? []).filter((c) => c !== callback)),
+  save_changes: () => {{}},
+  send: () => {{}},
+  widget_manager: {{}},
+}};
+const code = bytes(document.getElementById("llmlens-code").textContent.trim());
+const url = URL.createObjectURL(new Blob([code], {{ type: "text/javascript" }}));
+const widget = (await import(url)).default;
+const noKernel = () => Promise.reject(new Error("this page has no kernel"));
+await widget.render({{ model, el: document.getElementById("llmlens-root"), experimental: {{ invoke: noKernel }} }});
+document.body.dataset.rendered = "true";
+</script>
+</body>
+</html>
+"""
+"""The exported page: data as JSON (binary traits base64), the bundle base64 and imported from a blob URL, and a
+minimal model standing in for the kernel. Its Content-Security-Policy allows no network at all."""

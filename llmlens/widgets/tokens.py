@@ -1,0 +1,92 @@
+"""The token viewer widget: a thin class over :mod:`llmlens.widgets.token_data`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import traitlets
+
+from llmlens.widgets.base import Widget
+from llmlens.widgets.token_data import NO_TOKENS, TokenData, ipc_bytes, response_tokens, span_tokens
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from llmlens.lens import Lens
+
+
+class TokenView(Widget):
+    """Output tokens coloured by probability, entropy or rank, with their alternatives on hover.
+
+    Keys (with the widget focused): ``n``/``p`` next/previous low-confidence token, ``m`` colour mode, ``Esc``
+    clears the selection. Make one with :meth:`llmlens.Lens.tokens`, :meth:`from_span` or :meth:`from_openai`.
+
+    >>> view = TokenView.from_openai({"object": "chat.completion", "model": "m", "choices": [{"index": 0,
+    ...     "message": {"role": "assistant", "content": "Hi"}, "logprobs": {"content": [
+    ...     {"token": "Hi", "logprob": -0.1, "bytes": [72, 105], "top_logprobs": []}]}}]})
+    >>> view.count, view.mode
+    (1, 'probability')
+    """
+
+    _bundle_name = "tokens"
+
+    title = traitlets.Unicode("").tag(sync=True)
+    note = traitlets.Unicode("").tag(sync=True)
+    mode = traitlets.Enum(["probability", "entropy", "rank"], "probability").tag(sync=True)
+    threshold = traitlets.Float(0.5, help="tokens under this probability count as low-confidence").tag(sync=True)
+    selected = traitlets.Int(-1, help="index of the selected token, -1 for none").tag(sync=True)
+    _tokens = traitlets.Bytes(b"").tag(sync=True)
+    _alternatives = traitlets.Bytes(b"").tag(sync=True)
+    _messages: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+
+    def __init__(self, data: TokenData, **kwargs: Any) -> None:
+        self._data = data
+        super().__init__(
+            title=data.title,
+            note="" if data.count else NO_TOKENS,
+            _tokens=ipc_bytes(data.tokens) if data.count else b"",
+            _alternatives=ipc_bytes(data.alternatives) if data.alternatives.num_rows else b"",
+            _messages=data.messages,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_span(cls, lens: Lens, span_id: str, trace_id: str | None = None, **kwargs: Any) -> TokenView:
+        """The tokens of one span of ``lens`` (a unique prefix of its id is enough)."""
+        return cls(span_tokens(lens.con, span_id, trace_id), **kwargs)
+
+    @classmethod
+    def from_openai(cls, response: Any, **kwargs: Any) -> TokenView:
+        """The tokens of an OpenAI response in hand (an ``openai`` response object, its dict, or its JSON)."""
+        return cls(response_tokens(response), **kwargs)
+
+    @property
+    def count(self) -> int:
+        """Number of tokens shown (prompt and output, all choices)."""
+        return self._data.count
+
+    @property
+    def tokens(self) -> pd.DataFrame:
+        """The tokens shown, one row each (side, choice, token, bytes, logprob and alternative range)."""
+        table = self._data.tokens
+        texts = [_text(t, b) for t, b in zip(table["token"].to_pylist(), table["bytes"].to_pylist(), strict=True)]
+        frame: pd.DataFrame = table.set_column(
+            table.schema.get_field_index("token"), "token", pa.array(texts)
+        ).to_pandas()
+        return frame
+
+    @property
+    def selected_token(self) -> dict[str, Any] | None:
+        """The token selected in the view, with its alternatives, or None."""
+        if not 0 <= self.selected < self.count:
+            return None
+        row = self._data.tokens.slice(self.selected, 1).to_pylist()[0]
+        alternatives = self._data.alternatives.slice(row["alt_start"], row["alt_end"] - row["alt_start"])
+        row["alternatives"] = [{**alt, "token": _text(alt["token"], alt["bytes"])} for alt in alternatives.to_pylist()]
+        return {**row, "token": _text(row["token"], row["bytes"])}
+
+
+def _text(token: str | None, data: bytes | None) -> str | None:
+    """A token's text: as the provider spelled it, else its bytes decoded (split characters show as U+FFFD)."""
+    return token if token is not None or data is None else data.decode("utf-8", errors="replace")

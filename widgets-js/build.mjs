@@ -1,0 +1,15 @@
+// Bundles each widget entry into one self-contained ES module in llmlens/static/ (no CDN imports, ever).
+import { build } from "esbuild";
+
+const entries = { tokens: "src/tokens/index.ts" };
+
+await build({
+  entryPoints: entries,
+  outdir: "../llmlens/static",
+  bundle: true,
+  format: "esm",
+  target: "es2020",
+  minify: true,
+  legalComments: "none",
+  logLevel: "info",
+});
