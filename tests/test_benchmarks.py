@@ -6,16 +6,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 
-def test_load_otlp_benchmark_runs_at_smoke_size() -> None:
+@pytest.mark.parametrize(
+    ("script", "size", "labels"),
+    [
+        ("load_otlp.py", ["--spans", "400"],
+         ("(a) DuckDB read_json", "(b) lens.load", "b/a =", "(c) Python json.loads loop", "peak memory")),
+        ("token_view.py", ["--tokens", "2000"],
+         ("bytes to the browser", "JSON list", "first tokens painted", "cell to first paint")),
+    ],
+)  # fmt: skip
+def test_benchmark_runs_at_smoke_size(script: str, size: list[str], labels: tuple[str, ...]) -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "load_otlp.py"), "--spans", "400"],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, str(BENCHMARKS / script), *size], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
-    for label in ("(a) DuckDB read_json", "(b) lens.load", "b/a =", "(c) Python json.loads loop", "peak memory"):
+    for label in labels:
         assert label in result.stdout

@@ -110,6 +110,7 @@ const url = URL.createObjectURL(new Blob([code], {{ type: "text/javascript" }}))
 const widget = (await import(url)).default;
 const noKernel = () => Promise.reject(new Error("this page has no kernel"));
 await widget.render({{ model, el: document.getElementById("llmlens-root"), experimental: {{ invoke: noKernel }} }});
+document.body.dataset.renderedAt = String(performance.now());
 document.body.dataset.rendered = "true";
 </script>
 </body>

@@ -1,0 +1,122 @@
+"""Token viewer benchmark: bytes sent to the browser per token, and time to the first painted tokens.
+
+    python benchmarks/token_view.py --tokens 100000   # the full-size run recorded in RESULTS.md
+    python benchmarks/token_view.py --tokens 2000     # smoke size (what the tests run)
+
+For one completion of N tokens with 5 alternatives each, in one run:
+- bytes: what the widget sends (Arrow IPC traits) against the same tokens as a JSON list (the response's own
+  ``logprobs.content``), target <= 0.3x;
+- paint: in headless chromium (Debian's, software rendering), from the start of the cell (``lens.tokens(span)``
+  on a store holding the completion, and writing its page) to the first tokens on screen, against a plain page
+  that builds one element per token from a JSON list (what a viewer without windowed rendering does),
+  target <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import llmlens
+from tests.browser import CHROMIUM, FLAGS
+
+WORDS = ("the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "was", "on", "be", "by")
+
+
+def completion(n: int) -> dict[str, object]:
+    """A chat completion of ``n`` tokens with 5 alternatives each, some multi-byte."""
+    content = []
+    for i in range(n):
+        word = (" " if i % 7 else "") + (WORDS[i % len(WORDS)] if i % 50 else "café")
+        p = 0.2 + 0.79 * ((i * 7919) % 1000) / 1000
+        alternatives = [word, *(f" {WORDS[(i + k) % len(WORDS)]}" for k in range(1, 5))]
+        content.append({
+            "token": word, "logprob": math.log(p), "bytes": list(word.encode()),
+            "top_logprobs": [{"token": t, "logprob": math.log(p / (k + 1)), "bytes": list(t.encode())}
+                             for k, t in enumerate(alternatives)],
+        })  # fmt: skip
+    return {"object": "chat.completion", "id": "bench", "model": "bench", "choices": [
+        {"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": ""},
+         "logprobs": {"content": content}}]}  # fmt: skip
+
+
+NAIVE_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'">
+</head><body><div id="root"></div>
+<script type="application/json" id="data">{data}</script>
+<script>
+const tokens = JSON.parse(document.getElementById("data").textContent);
+const root = document.getElementById("root");
+for (const t of tokens) {{
+  const span = document.createElement("span");
+  span.textContent = t.token;
+  span.style.backgroundColor = `rgba(239, 108, 0, ${{(1 - Math.exp(t.logprob)) * 0.7}})`;
+  span.title = t.top_logprobs.map((a) => `${{a.token}} ${{Math.exp(a.logprob)}}`).join("\\n");
+  root.appendChild(span);
+}}
+document.body.dataset.renderedAt = String(performance.now());
+</script></body></html>"""
+
+
+def first_paint_ms(browser: object, url: str) -> float:
+    """Milliseconds from navigation to the page's render mark, then one frame later (painted)."""
+    page = browser.new_page(viewport={"width": 1100, "height": 800})  # type: ignore[attr-defined]
+    page.goto(url)
+    page.wait_for_selector("body[data-rendered-at]", timeout=120_000)
+    page.wait_for_timeout(16)
+    value = float(page.locator("body").get_attribute("data-rendered-at"))
+    page.close()
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tokens", type=int, default=100_000)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    response = completion(args.tokens)
+    as_json = json.dumps(response["choices"][0]["logprobs"]["content"]).encode()  # type: ignore[index]
+    folder = Path(tempfile.mkdtemp(prefix="llmlens-bench-"))
+
+    log = folder / "calls.jsonl"
+    log.write_text(json.dumps(response) + "\n")
+    with llmlens.open(":memory:") as lens:  # (loading a 100k-token response needs more than a file load's 1 GB)
+        lens.load(log, progress=False)
+        span = lens.sql("SELECT span_id FROM spans").span_id[0]
+        started = time.perf_counter()
+        view = lens.tokens(span)
+    page = folder / "view.html"
+    view.to_html(page)
+    python_ms = (time.perf_counter() - started) * 1000
+    sent = len(view._tokens) + len(view._alternatives)
+
+    naive = folder / "naive.html"
+    naive.write_text(NAIVE_PAGE.format(data=as_json.decode().replace("<", "\\u003c")))
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        first_paint_ms(browser, page.as_uri())  # warm the browser's caches once
+        ours = min(first_paint_ms(browser, page.as_uri()) for _ in range(3))
+        baseline = min(first_paint_ms(browser, naive.as_uri()) for _ in range(3))
+        browser.close()
+
+    n = args.tokens
+    print(f"{n:,} tokens, 5 alternatives each")
+    print(f"bytes to the browser: {sent / n:,.1f} per token (Arrow IPC) vs {len(as_json) / n:,.1f} as a JSON list: "
+          f"{sent / len(as_json):.2f}x (target <= 0.3)")  # fmt: skip
+    print(f"view built in Python (query, Arrow, page): {python_ms:,.0f} ms")
+    print(f"first tokens painted in chromium: {ours:,.0f} ms after navigation; plain JSON page: {baseline:,.0f} ms "
+          f"({ours / baseline:.2f}x)")  # fmt: skip
+    print(f"cell to first paint: {python_ms + ours:,.0f} ms (target <= 1,000 ms)")
+
+
+if __name__ == "__main__":
+    main()
