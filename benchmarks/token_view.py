@@ -6,10 +6,10 @@
 For one completion of N tokens with 5 alternatives each, in one run:
 - bytes: what the widget sends (Arrow IPC traits) against the same tokens as a JSON list (the response's own
   ``logprobs.content``), target <= 0.3x;
-- paint: in headless chromium (Debian's, software rendering), from the start of the cell (``lens.tokens(span)``
-  on a store holding the completion, and writing its page) to the first tokens on screen, against a plain page
-  that builds one element per token from a JSON list (what a viewer without windowed rendering does),
-  target <= 1 s.
+- paint, in a real JupyterLab in headless chromium (Debian's, software rendering): from running the cell
+  ``lens.tokens(span)`` (on a store holding the completion) to the first tokens on screen, target <= 1 s;
+- paint of the kernel-free page (``to_html``) against a plain page that builds one element per token from a
+  JSON list (what a viewer without windowed rendering does), both from navigation to the first tokens.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import llmlens
-from tests.browser import CHROMIUM, FLAGS
+from tests.browser import CHROMIUM, FLAGS, jupyterlab, open_notebook, run_cell
 
 WORDS = ("the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "was", "on", "be", "by")
 
@@ -76,6 +76,27 @@ def first_paint_ms(browser: object, url: str) -> float:
     return value
 
 
+def cell_to_paint_ms(browser: object, lab: object, store: Path, span: str) -> list[float]:
+    """Milliseconds from running ``lens.tokens(span)`` in a JupyterLab notebook to its first token on screen:
+    the first run (which imports the widget) and three more."""
+    page = browser.new_page(viewport={"width": 1100, "height": 800})  # type: ignore[attr-defined]
+    setup = f"import llmlens\nlens = llmlens.open({str(store)!r}, read_only=True)"
+    open_notebook(page, lab, "bench.ipynb", [setup, f"lens.tokens({span!r})"])  # type: ignore[arg-type]
+    run_cell(page, 0)
+    page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").filter(has_text="[1]").wait_for()
+    times = []
+    for run in range(4):
+        cell = page.locator(".jp-Notebook .jp-Cell").nth(1)
+        cell.locator(".jp-InputArea-editor").click()
+        started = time.perf_counter()
+        page.keyboard.press("Control+Enter")
+        cell.locator(".jp-InputPrompt").filter(has_text=f"[{run + 2}]").wait_for()
+        cell.locator(".ll-tok").first.wait_for()
+        times.append((time.perf_counter() - started) * 1000)
+    page.close()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokens", type=int, default=100_000)
@@ -88,34 +109,39 @@ def main() -> None:
 
     log = folder / "calls.jsonl"
     log.write_text(json.dumps(response) + "\n")
+    store = folder / "store.duckdb"
     with llmlens.open(":memory:") as lens:  # (loading a 100k-token response needs more than a file load's 1 GB)
         lens.load(log, progress=False)
         span = lens.sql("SELECT span_id FROM spans").span_id[0]
         started = time.perf_counter()
         view = lens.tokens(span)
+        python_ms = (time.perf_counter() - started) * 1000
+        lens.con.execute(f"ATTACH '{store}' AS saved")
+        lens.con.execute("COPY FROM DATABASE memory TO saved")
     page = folder / "view.html"
     view.to_html(page)
-    python_ms = (time.perf_counter() - started) * 1000
     sent = len(view._tokens) + len(view._alternatives)
 
     naive = folder / "naive.html"
     naive.write_text(NAIVE_PAGE.format(data=as_json.decode().replace("<", "\\u003c")))
 
-    with sync_playwright() as playwright:
+    with sync_playwright() as playwright, jupyterlab(folder) as lab:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         first_paint_ms(browser, page.as_uri())  # warm the browser's caches once
         ours = min(first_paint_ms(browser, page.as_uri()) for _ in range(3))
         baseline = min(first_paint_ms(browser, naive.as_uri()) for _ in range(3))
+        in_lab = cell_to_paint_ms(browser, lab, store, span)
         browser.close()
 
     n = args.tokens
     print(f"{n:,} tokens, 5 alternatives each")
     print(f"bytes to the browser: {sent / n:,.1f} per token (Arrow IPC) vs {len(as_json) / n:,.1f} as a JSON list: "
           f"{sent / len(as_json):.2f}x (target <= 0.3)")  # fmt: skip
-    print(f"view built in Python (query, Arrow, page): {python_ms:,.0f} ms")
-    print(f"first tokens painted in chromium: {ours:,.0f} ms after navigation; plain JSON page: {baseline:,.0f} ms "
+    print(f"lens.tokens(span) in Python (query, Arrow): {python_ms:,.0f} ms")
+    print(f"JupyterLab, cell to first paint: {in_lab[0]:,.0f} ms the first time (imports the widget), "
+          f"then {min(in_lab[1:]):,.0f} ms (target <= 1,000 ms)")  # fmt: skip
+    print(f"exported page, first tokens painted: {ours:,.0f} ms after navigation; plain JSON page: {baseline:,.0f} ms "
           f"({ours / baseline:.2f}x)")  # fmt: skip
-    print(f"cell to first paint: {python_ms + ours:,.0f} ms (target <= 1,000 ms)")
 
 
 if __name__ == "__main__":

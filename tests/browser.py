@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +50,70 @@ def screenshot_on_failure(page: Any, name: str, failed: bool) -> None:
         folder = Path(__file__).resolve().parents[1] / "test-screenshots"
         folder.mkdir(exist_ok=True)
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab server."""
+
+    url: str
+    token: str
+    root: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path) -> Iterator[Lab]:
+    """JupyterLab on a free loopback port serving ``root``, stopped afterwards; its log is ``root/jupyterlab.log``."""
+    port, token = _free_port(), secrets.token_hex(12)
+    log_path = root / "jupyterlab.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"JupyterLab did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.5)
+        try:
+            yield Lab(url, token, root)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def open_notebook(page: Any, lab: Lab, name: str, cells: list[str]) -> None:
+    """Write a notebook of code ``cells`` into the lab's root, open it, and wait for its kernel."""
+    notebook = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+                  for source in cells],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    }  # fmt: skip
+    (lab.root / name).write_text(json.dumps(notebook))
+    page.set_default_timeout(60_000)
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for()  # the kernel is up
+
+
+def run_cell(page: Any, index: int) -> Any:
+    """Run code cell ``index`` in place (Ctrl+Enter); returns the cell's locator."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+    return cell

@@ -17,7 +17,7 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
         ("load_otlp.py", ["--spans", "400"],
          ("(a) DuckDB read_json", "(b) lens.load", "b/a =", "(c) Python json.loads loop", "peak memory")),
         ("token_view.py", ["--tokens", "2000"],
-         ("bytes to the browser", "JSON list", "first tokens painted", "cell to first paint")),
+         ("bytes to the browser", "JSON list", "JupyterLab, cell to first paint", "exported page")),
     ],
 )  # fmt: skip
 def test_benchmark_runs_at_smoke_size(script: str, size: list[str], labels: tuple[str, ...]) -> None:

@@ -162,3 +162,41 @@ def test_the_view_reads_tokens_from_the_store_and_reports_selection() -> None:
         assert [alt["token"] for alt in chosen["alternatives"]] == ["fine", "ok"]
         with pytest.raises(llmlens.LensError, match="no span"):
             lens.tokens("ffffffffffffffff")
+
+
+def test_diff_aligns_two_completions_and_shows_what_each_gave_the_other(page: Any, tmp_path: Path) -> None:
+    def completion(words: list[str], alternatives: dict[int, list[tuple[str, float]]]) -> TokenView:
+        tokens = [_token(w, math.log(0.8), alternatives.get(i, [(w, math.log(0.8))])) for i, w in enumerate(words)]
+        return TokenView.from_openai(_response(tokens))
+
+    a = completion(["The", " sky", " is", " blue", "."], {1: [(" sky", math.log(0.8)), (" sea", math.log(0.04))]})
+    b = completion(["The", " sea", " is", " blue", " today", "."], {})
+    view = TokenView.diff(a, b, labels=("gpt-4o", "gpt-4o-mini"))
+    alignment = view.alignment
+    assert alignment is not None
+    assert alignment.op.tolist() == ["equal", "replace", "equal", "insert", "equal"]
+    assert math.isclose(alignment.a_logprob_of_b[1], math.log(0.04), rel_tol=1e-5)
+    assert math.isnan(alignment.b_logprob_of_a[1])  # " sky" was not among B's alternatives
+    _open(page, view, tmp_path)
+    assert page.locator(".ll-diff-summary").inner_text() == (
+        "first divergence at token 1 · 2 differing regions · 66.7% of tokens shared"
+    )
+    assert [s.split(" · ")[0] for s in page.locator(".ll-stats").all_inner_texts()] == ["gpt-4o", "gpt-4o-mini"]
+    assert page.locator(".ll-changed").count() == 3  # " sky", " sea", " today"
+    page.locator(".ll-tok.ll-diverge").first.hover()
+    assert 'the other took " sea"; this completion gave it 4.0%' in page.locator(".ll-detail").inner_text()
+    page.locator(".ll-tok.ll-diverge").nth(1).hover()
+    assert "it was not among this completion's alternatives" in page.locator(".ll-detail").inner_text()
+
+
+def test_prompt_logprobs_fill_the_prompt_side(page: Any, tmp_path: Path) -> None:
+    response = _response(SPLIT, n=2)
+    prompt = [_token("How", math.log(0.01)), _token(" much", math.log(0.4), [(" much", math.log(0.4))])]
+    for choice in response["choices"]:
+        choice["prompt_logprobs"] = {"content": prompt}  # Inspect's ChatCompletionChoice shape
+    view = TokenView.from_openai(response)
+    sides = view.tokens.groupby(["side", "choice"]).size().to_dict()
+    assert sides == {("input", 0): 2, ("output", 0): 5, ("output", 1): 5}
+    _open(page, view, tmp_path)
+    assert page.locator(".ll-section").all_inner_texts() == ["prompt tokens", "output tokens"]
+    assert page.locator(".ll-grid").first.locator(".ll-tok").all_text_contents() == ["How", " much"]

@@ -9,7 +9,7 @@ await build({
   bundle: true,
   format: "esm",
   target: "es2020",
-  minify: true,
+  minify: process.env.LLMLENS_DEBUG !== "1",
   legalComments: "none",
   logLevel: "info",
 });

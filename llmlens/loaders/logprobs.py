@@ -1,7 +1,8 @@
 """Token log-probabilities from raw OpenAI responses, staged as ``llmlens_stage_tokens``.
 
 A loader first stages ``llmlens_responses(n, response JSON)``: the raw response of each LLM span ``n``.
-Chat completions (``choices[].logprobs.content`` and ``.refusal``), legacy completions (parallel arrays) and
+Chat completions (``choices[].logprobs.content`` and ``.refusal``; ``choices[].prompt_logprobs`` in the same token
+shape give the prompt side), legacy completions (parallel arrays) and
 Responses API responses (``output[].content[].logprobs`` of ``output_text`` parts, seen as one choice) are read;
 raw bytes are kept so characters split across tokens render; ``-9999`` ("outside the top 20") is NULL.
 """
@@ -68,23 +69,33 @@ FROM (
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_tokens AS
 WITH chat AS (
-    SELECT n, choice, coalesce(
+    SELECT n, choice, 'output' AS side, coalesce(
         CASE WHEN json_type(json_extract(c, '$.logprobs.content')) = 'ARRAY'
              THEN json_extract(c, '$.logprobs.content') END,
         CASE WHEN json_type(json_extract(c, '$.logprobs.refusal')) = 'ARRAY'
              THEN json_extract(c, '$.logprobs.refusal') END
     ) AS items
     FROM llmlens_choices
+    UNION ALL
+    -- the prompt side (vLLM-style prompt logprobs in the OpenAI token shape, as Inspect records them); the prompt
+    -- is the same for every choice, so the first choice's is kept
+    SELECT n, choice, 'input', coalesce(
+        CASE WHEN json_type(json_extract(c, '$.prompt_logprobs.content')) = 'ARRAY'
+             THEN json_extract(c, '$.prompt_logprobs.content') END,
+        CASE WHEN json_type(json_extract(c, '$.prompt_logprobs')) = 'ARRAY'
+                  AND json_extract(c, '$.prompt_logprobs[0].token') IS NOT NULL
+             THEN json_extract(c, '$.prompt_logprobs') END)
+    FROM llmlens_choices WHERE choice = 0
 ), chat_tokens AS (
-    SELECT n, choice, CAST(generate_subscripts(tokens, 1) - 1 AS INTEGER) AS position, unnest(tokens) AS t
-    FROM (SELECT n, choice, from_json(items, '[{"token": "VARCHAR", "logprob": "VARCHAR", "bytes": "JSON",
+    SELECT n, choice, side, CAST(generate_subscripts(tokens, 1) - 1 AS INTEGER) AS position, unnest(tokens) AS t
+    FROM (SELECT n, choice, side, from_json(items, '[{"token": "VARCHAR", "logprob": "VARCHAR", "bytes": "JSON",
               "top_logprobs": [{"token": "VARCHAR", "logprob": "VARCHAR", "bytes": "JSON"}]}]') AS tokens
           FROM chat WHERE items IS NOT NULL)
 ), legacy AS (
     SELECT n, choice, json_extract(c, '$.logprobs') AS l FROM llmlens_choices
     WHERE json_type(json_extract(c, '$.logprobs.tokens')) = 'ARRAY'
 )
-SELECT n, 'output' AS side, choice, position, t.token, llmlens_bytes(t.bytes, t.token) AS bytes,
+SELECT n, side, choice, position, t.token, llmlens_bytes(t.bytes, t.token) AS bytes,
        llmlens_logprob(t.logprob) AS logprob,
        list_transform(coalesce(t.top_logprobs, []), lambda a: {'token': a.token,
            'bytes': llmlens_bytes(a.bytes, a.token), 'logprob': llmlens_logprob(a.logprob)}) AS alternatives

@@ -86,7 +86,13 @@ PAGE = """<!doctype html>
 <script type="application/json" id="llmlens-state">{state}</script>
 <script type="application/octet-stream" id="llmlens-code">{code}</script>
 <script type="module">
-const bytes = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const bytes = (text) => {{
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}};
 const state = JSON.parse(document.getElementById("llmlens-state").textContent);
 for (const [name, text] of Object.entries(state.binary)) {{
   const data = bytes(text);

@@ -4,11 +4,13 @@ tables (sent to the browser as Arrow IPC bytes), and the messages around them.""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from llmlens.errors import LensError
 
@@ -50,27 +52,28 @@ class TokenData:
 
 
 _TOKENS = """
-WITH t AS (
-    SELECT row_number() OVER (ORDER BY side <> 'input', choice, position) AS k, side, choice, token, bytes,
-           coalesce(logprob, 'NaN')::FLOAT AS logprob, coalesce(alternatives, []) AS alternatives
-    FROM tokens WHERE trace_id = $trace_id AND span_id = $span_id
-)
-SELECT side, choice, CASE WHEN bytes IS NULL THEN token END AS token, bytes, logprob,
-       CAST(coalesce(sum(len(alternatives)) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-            AS INTEGER) AS alt_start,
-       CAST(sum(len(alternatives)) OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) AS INTEGER) AS alt_end
-FROM t ORDER BY k
+SELECT side, choice, CASE WHEN bytes IS NULL THEN token END AS token, bytes,
+       coalesce(logprob, 'NaN')::FLOAT AS logprob,
+       list_transform(coalesce(alternatives, []), lambda a: {
+           'token': CASE WHEN a.bytes IS NULL THEN a.token END, 'bytes': a.bytes,
+           'logprob': coalesce(a.logprob, 'NaN')::FLOAT}) AS alternatives
+FROM tokens WHERE trace_id = $trace_id AND span_id = $span_id
+ORDER BY side <> 'input', choice, position
 """
+"""A span's tokens in display order, each with its alternatives as a list (split into two tables in Arrow)."""
 
-_ALTERNATIVES = """
-SELECT CASE WHEN a.bytes IS NULL THEN a.token END AS token, a.bytes, coalesce(a.logprob, 'NaN')::FLOAT AS logprob
-FROM (
-    SELECT row_number() OVER (ORDER BY side <> 'input', choice, position) AS k,
-           unnest(alternatives) AS a, generate_subscripts(alternatives, 1) AS i
-    FROM tokens WHERE trace_id = $trace_id AND span_id = $span_id AND alternatives IS NOT NULL
-)
-ORDER BY k, i
-"""
+
+def _split_alternatives(rows: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The token table with ``alt_start``/``alt_end`` in place of the alternatives list, and the alternatives
+    flattened into their own table (Arrow list offsets, no per-row work)."""
+    lists = rows["alternatives"].combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).cast(pa.int32())
+    ends = pc.cumulative_sum(lengths)
+    starts = pc.subtract(ends, lengths)
+    tokens = rows.drop_columns(["alternatives"]).append_column("alt_start", starts).append_column("alt_end", ends)
+    flat = pa.Table.from_batches([pa.RecordBatch.from_struct_array(lists.flatten())]) if len(lists) else None
+    alternatives = flat if flat is not None and flat.num_rows else ALTERNATIVE_SCHEMA.empty_table()
+    return tokens.cast(TOKEN_SCHEMA), alternatives.cast(ALTERNATIVE_SCHEMA)
 
 
 def find_span(con: duckdb.DuckDBPyConnection, span_id: str, trace_id: str | None = None) -> tuple[str, str]:
@@ -114,8 +117,7 @@ def span_tokens(con: duckdb.DuckDBPyConnection, span_id: str, trace_id: str | No
     """
     trace, span = find_span(con, span_id, trace_id)
     ids = {"trace_id": trace, "span_id": span}
-    tokens = con.sql(_TOKENS, params=ids).to_arrow_table().cast(TOKEN_SCHEMA)
-    alternatives = con.sql(_ALTERNATIVES, params=ids).to_arrow_table().cast(ALTERNATIVE_SCHEMA)
+    tokens, alternatives = _split_alternatives(con.sql(_TOKENS, params=ids).to_arrow_table())
     messages = [
         {"side": side, "position": position, "role": role, "content": content}
         for side, position, role, content in con.execute(
@@ -169,3 +171,87 @@ def ipc_bytes(table: pa.Table) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
+
+
+ALIGNMENT_SCHEMA = pa.schema(
+    [
+        ("op", pa.string()),
+        ("a_start", pa.int32()),
+        ("a_end", pa.int32()),
+        ("b_start", pa.int32()),
+        ("b_end", pa.int32()),
+        ("a_logprob_of_b", pa.float32()),
+        ("b_logprob_of_a", pa.float32()),
+    ]
+)
+"""Opcodes aligning two completions token by token (``equal``, ``replace``, ``delete``, ``insert``; indices into
+each completion's output tokens), with, where they diverge, the logprob each gave the other's token (NaN when
+that token was not among its alternatives)."""
+
+
+def _output(data: TokenData) -> tuple[pa.Table, pa.Table]:
+    """The output tokens of choice 0, with their alternatives re-indexed from 0."""
+    tokens = data.tokens
+    mask = pc.and_(pc.equal(tokens["side"], "output"), pc.equal(tokens["choice"], 0))
+    chosen = tokens.filter(mask)
+    if not chosen.num_rows:
+        return chosen, data.alternatives.slice(0, 0)
+    first, last = chosen["alt_start"][0].as_py(), chosen["alt_end"][-1].as_py()
+    shift = pc.subtract(chosen["alt_start"], first)
+    chosen = chosen.set_column(5, "alt_start", shift).set_column(6, "alt_end", pc.subtract(chosen["alt_end"], first))
+    return chosen, data.alternatives.slice(first, last - first)
+
+
+def _sequence(tokens: pa.Table) -> list[bytes]:
+    return [
+        b if b is not None else (t or "").encode()
+        for t, b in zip(tokens["token"].to_pylist(), tokens["bytes"].to_pylist(), strict=True)
+    ]
+
+
+def _logprob_of(target: bytes, alternatives: pa.Table, tokens: pa.Table, i: int) -> float:
+    """The logprob the completion gave ``target`` at token ``i``, from its alternatives; NaN when not among them."""
+    if i >= tokens.num_rows:
+        return math.nan
+    start, end = tokens["alt_start"][i].as_py(), tokens["alt_end"][i].as_py()
+    window = alternatives.slice(start, end - start)
+    for token, raw, logprob in zip(*(window[c].to_pylist() for c in ("token", "bytes", "logprob")), strict=True):
+        if (raw if raw is not None else (token or "").encode()) == target:
+            return float(logprob)
+    return math.nan
+
+
+def diff_tokens(a: TokenData, b: TokenData) -> tuple[TokenData, pa.Table]:
+    """Align the outputs of two completions of the same prompt token by token.
+
+    Returns both outputs as one :class:`TokenData` (``a`` as choice 0, ``b`` as choice 1) and the alignment
+    (:data:`ALIGNMENT_SCHEMA`).
+
+    >>> def data(*words):
+    ...     n = len(words)
+    ...     tokens = pa.table({"side": ["output"] * n, "choice": [0] * n, "token": [None] * n,
+    ...                        "bytes": [w.encode() for w in words], "logprob": [-0.1] * n,
+    ...                        "alt_start": [0] * n, "alt_end": [0] * n}).cast(TOKEN_SCHEMA)
+    ...     return TokenData(tokens, ALTERNATIVE_SCHEMA.empty_table())
+    >>> both, alignment = diff_tokens(data("The", " sky", " is", " blue"), data("The", " sea", " is", " blue"))
+    >>> alignment["op"].to_pylist(), alignment["a_start"].to_pylist()
+    (['equal', 'replace', 'equal'], [0, 1, 2])
+    """
+    from difflib import SequenceMatcher
+
+    (a_tokens, a_alts), (b_tokens, b_alts) = _output(a), _output(b)
+    a_seq, b_seq = _sequence(a_tokens), _sequence(b_tokens)
+    rows = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a_seq, b_seq, autojunk=False).get_opcodes():
+        a_of_b = _logprob_of(b_seq[j1], a_alts, a_tokens, i1) if op != "equal" and j1 < len(b_seq) else math.nan
+        b_of_a = _logprob_of(a_seq[i1], b_alts, b_tokens, j1) if op != "equal" and i1 < len(a_seq) else math.nan
+        rows.append((op, i1, i2, j1, j2, a_of_b, b_of_a))
+    alignment = pa.table(list(zip(*rows, strict=True)) if rows else [[]] * 7, schema=ALIGNMENT_SCHEMA)
+    offset = a_alts.num_rows
+    b_shifted = b_tokens.set_column(1, "choice", pa.array([1] * b_tokens.num_rows, pa.int32()))
+    b_shifted = b_shifted.set_column(5, "alt_start", pc.add(b_tokens["alt_start"], offset).cast(pa.int32()))
+    b_shifted = b_shifted.set_column(6, "alt_end", pc.add(b_tokens["alt_end"], offset).cast(pa.int32()))
+    tokens = pa.concat_tables([a_tokens.cast(TOKEN_SCHEMA), b_shifted.cast(TOKEN_SCHEMA)])
+    alternatives = pa.concat_tables([a_alts, b_alts])
+    messages = [m for m in a.messages if m["side"] == "input"]
+    return TokenData(tokens, alternatives, messages, f"{a.title or 'a'} vs {b.title or 'b'}"), alignment

@@ -8,7 +8,14 @@ import pyarrow as pa
 import traitlets
 
 from llmlens.widgets.base import Widget
-from llmlens.widgets.token_data import NO_TOKENS, TokenData, ipc_bytes, response_tokens, span_tokens
+from llmlens.widgets.token_data import (
+    NO_TOKENS,
+    TokenData,
+    diff_tokens,
+    ipc_bytes,
+    response_tokens,
+    span_tokens,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,15 +46,19 @@ class TokenView(Widget):
     _tokens = traitlets.Bytes(b"").tag(sync=True)
     _alternatives = traitlets.Bytes(b"").tag(sync=True)
     _messages: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    labels: traitlets.List[str] = traitlets.List(traitlets.Unicode(), help="names of the choices shown").tag(sync=True)
+    _alignment = traitlets.Bytes(b"").tag(sync=True)
 
-    def __init__(self, data: TokenData, **kwargs: Any) -> None:
+    def __init__(self, data: TokenData, *, alignment: pa.Table | None = None, **kwargs: Any) -> None:
         self._data = data
+        self._alignment_table = alignment
         super().__init__(
             title=data.title,
             note="" if data.count else NO_TOKENS,
             _tokens=ipc_bytes(data.tokens) if data.count else b"",
             _alternatives=ipc_bytes(data.alternatives) if data.alternatives.num_rows else b"",
             _messages=data.messages,
+            _alignment=ipc_bytes(alignment) if alignment is not None else b"",
             **kwargs,
         )
 
@@ -60,6 +71,31 @@ class TokenView(Widget):
     def from_openai(cls, response: Any, **kwargs: Any) -> TokenView:
         """The tokens of an OpenAI response in hand (an ``openai`` response object, its dict, or its JSON)."""
         return cls(response_tokens(response), **kwargs)
+
+    @classmethod
+    def diff(cls, a: TokenView, b: TokenView, labels: tuple[str, str] | None = None, **kwargs: Any) -> TokenView:
+        """Two completions of the same prompt side by side, aligned token by token: where they diverge is marked,
+        with the probability each gave the other's token there.
+
+        >>> def response(*words):
+        ...     content = [{"token": w, "logprob": -0.2, "bytes": list(w.encode()), "top_logprobs": []} for w in words]
+        ...     return {"object": "chat.completion", "model": "m", "choices": [{"index": 0, "message": {
+        ...         "role": "assistant", "content": "".join(words)}, "logprobs": {"content": content}}]}
+        >>> view = TokenView.diff(TokenView.from_openai(response("Sky", " is", " blue")),
+        ...                       TokenView.from_openai(response("Sky", " was", " blue")), labels=("t=0", "t=1"))
+        >>> view.alignment.op.tolist(), view.labels
+        (['equal', 'replace', 'equal'], ['t=0', 't=1'])
+        """
+        data, alignment = diff_tokens(a._data, b._data)
+        names = list(labels) if labels else [a.title or "a", b.title or "b"]
+        return cls(data, alignment=alignment, labels=names, **kwargs)
+
+    @property
+    def alignment(self) -> pd.DataFrame | None:
+        """For a diff: the alignment opcodes (equal, replace, delete, insert) with token ranges of each side and the
+        logprob each gave the other's token where they diverge; None for a single completion."""
+        table = self._alignment_table
+        return None if table is None else table.to_pandas()
 
     @property
     def count(self) -> int:

@@ -5,7 +5,7 @@ import { append, clear, h } from "../lib/dom";
 import { bindKeys } from "../lib/keys";
 import { applyTheme, surpriseColour } from "../lib/theme";
 import { type LazyBlocks, lazyBlocks } from "../lib/virtual";
-import { decodeTokens, entropy, type Mode, percent, rankOf, stats, surprise, visible } from "./model";
+import { entropy, type Mode, type Piece, percent, rankOf, stats, surprise, TokenDecoder, visible } from "./model";
 import { TOKENS_CSS } from "./style";
 
 interface Message {
@@ -24,60 +24,53 @@ interface Model {
   _tokens: DataView | null;
   _alternatives: DataView | null;
   _messages: Message[];
+  labels: string[];
+  _alignment: DataView | null;
 }
 
 const MODES: Mode[] = ["probability", "entropy", "rank"];
 const BLOCK = 400;
 
-/** Everything the view reads, decoded once from the binary traits. */
+/** Everything the view reads, from the binary traits. Text and ranks are computed on demand, block by block,
+ * so the first tokens paint without decoding all of them. */
 class Tokens {
   readonly count: number;
   readonly side: ArrayLike<string>;
   readonly choice: ArrayLike<number>;
   readonly bytes: ArrayLike<Uint8Array | null>;
+  readonly tokens: ArrayLike<string | null>;
   readonly logprob: ArrayLike<number>;
   readonly altStart: ArrayLike<number>;
   readonly altEnd: ArrayLike<number>;
-  readonly altBytes: ArrayLike<Uint8Array | null>;
-  readonly altToken: ArrayLike<string | null>;
-  readonly altLogprob: ArrayLike<number>;
-  readonly text: string[];
-  readonly lossy: Uint8Array;
-  readonly continued: Uint8Array;
-  readonly rank: Int32Array;
+  readonly runs: Array<[number, number]>;
+  private readonly pieces: Array<Piece | undefined>;
+  private readonly decoders: TokenDecoder[];
+  private readonly decodedTo: number[];
+  private readonly ranks: Int32Array;
+  private readonly model: AnyModel<Model>;
+  private alts?: { bytes: ArrayLike<Uint8Array | null>; token: ArrayLike<string | null>; logprob: ArrayLike<number> };
 
   constructor(model: AnyModel<Model>) {
     const table = decodeArrow(model.get("_tokens"));
-    const alts = decodeArrow(model.get("_alternatives"));
     this.count = table ? table.numRows : 0;
     const empty: never[] = [];
     this.side = table ? column<string>(table, "side") : empty;
     this.choice = table ? column<number>(table, "choice") : empty;
     this.bytes = table ? column<Uint8Array | null>(table, "bytes") : empty;
+    this.tokens = table ? column<string | null>(table, "token") : empty;
     this.logprob = table ? column<number>(table, "logprob") : empty;
     this.altStart = table ? column<number>(table, "alt_start") : empty;
     this.altEnd = table ? column<number>(table, "alt_end") : empty;
-    this.altBytes = alts ? column<Uint8Array | null>(alts, "bytes") : empty;
-    this.altToken = alts ? column<string | null>(alts, "token") : empty;
-    this.altLogprob = alts ? column<number>(alts, "logprob") : empty;
-    const tokens = table ? column<string | null>(table, "token") : empty;
-    this.text = [];
-    this.lossy = new Uint8Array(this.count);
-    this.continued = new Uint8Array(this.count);
-    this.rank = new Int32Array(this.count);
-    for (const [start, end] of this.groups()) {
-      const decoded = decodeTokens(slice(this.bytes, start, end), slice(tokens, start, end));
-      for (let k = 0; k < end - start; k++) {
-        this.text[start + k] = decoded.text[k] ?? "";
-        this.lossy[start + k] = decoded.lossy[k] ?? 0;
-        this.continued[start + k] = decoded.continued[k] ?? 0;
-      }
-    }
-    for (let i = 0; i < this.count; i++) this.rank[i] = rankOf(this.bytes[i] ?? null, this.alternativeBytes(i));
+    this.model = model;
+    this.runs = this.groups();
+    this.pieces = new Array(this.count);
+    this.decoders = this.runs.map(() => new TokenDecoder());
+    this.decodedTo = this.runs.map(([start]) => start);
+    this.ranks = new Int32Array(this.count).fill(-1);
   }
 
   /** [start, end) of each run of one side and choice (rows arrive sorted by side, choice, position). */
-  groups(): Array<[number, number]> {
+  private groups(): Array<[number, number]> {
     const runs: Array<[number, number]> = [];
     let start = 0;
     for (let i = 1; i <= this.count; i++) {
@@ -89,16 +82,100 @@ class Tokens {
     return runs;
   }
 
+  /** Token i decoded (the tokens before it in its run are decoded first: split characters need them). */
+  piece(i: number): Piece {
+    const known = this.pieces[i];
+    if (known) return known;
+    const g = this.runs.findIndex(([start, end]) => i >= start && i < end);
+    const run = this.runs[g];
+    const decoder = this.decoders[g];
+    if (!run || !decoder) return { text: "", lossy: false, continued: false };
+    for (let k = this.decodedTo[g] ?? run[0]; k <= i; k++)
+      this.pieces[k] = decoder.next(this.bytes[k] ?? null, this.tokens[k], k === run[1] - 1);
+    this.decodedTo[g] = i + 1;
+    return this.pieces[i] as Piece;
+  }
+
+  rank(i: number): number {
+    if ((this.ranks[i] ?? 0) < 0) this.ranks[i] = rankOf(this.bytes[i] ?? null, this.alternativeBytes(i));
+    return this.ranks[i] ?? 0;
+  }
+
+  /** The alternatives' columns, decoded the first time they are needed (not before the first paint). */
+  private alternatives() {
+    if (!this.alts) {
+      const table = decodeArrow(this.model.get("_alternatives"));
+      this.alts = {
+        bytes: table ? column<Uint8Array | null>(table, "bytes") : [],
+        token: table ? column<string | null>(table, "token") : [],
+        logprob: table ? column<number>(table, "logprob") : [],
+      };
+    }
+    return this.alts;
+  }
+
+  alternativeLabel(k: number): string {
+    const { bytes, token } = this.alternatives();
+    const raw = bytes[k];
+    return raw ? new TextDecoder().decode(raw) : (token[k] ?? "");
+  }
+
   alternativeBytes(i: number): ArrayLike<Uint8Array | null> {
-    return slice(this.altBytes, this.altStart[i] ?? 0, this.altEnd[i] ?? 0);
+    return slice(this.alternatives().bytes, this.altStart[i] ?? 0, this.altEnd[i] ?? 0);
   }
 
   alternativeLogprobs(i: number): ArrayLike<number> {
-    return slice(this.altLogprob, this.altStart[i] ?? 0, this.altEnd[i] ?? 0);
+    return slice(this.alternatives().logprob, this.altStart[i] ?? 0, this.altEnd[i] ?? 0);
   }
 
   surprise(mode: Mode, i: number): number {
-    return surprise(mode, this.logprob[i] ?? Number.NaN, this.alternativeLogprobs(i), this.rank[i] ?? 0);
+    if (mode === "probability") return surprise(mode, this.logprob[i] ?? Number.NaN, [], 0);
+    return surprise(mode, this.logprob[i] ?? Number.NaN, this.alternativeLogprobs(i), this.rank(i));
+  }
+}
+
+/** Where two completions (choices 0 and 1 of a diff) differ, from the alignment opcodes computed in Python. */
+class Diff {
+  readonly changed: Uint8Array;
+  readonly starts = new Map<number, { other: number; logprob: number }>();
+  readonly summary: string;
+
+  constructor(data: Tokens, model: AnyModel<Model>) {
+    this.changed = new Uint8Array(data.count);
+    const table = decodeArrow(model.get("_alignment"));
+    const [a, b] = data.runs;
+    if (!table || !a || !b) {
+      this.summary = "";
+      return;
+    }
+    const op = column<string>(table, "op");
+    const [aStart, aEnd, bStart, bEnd] = ["a_start", "a_end", "b_start", "b_end"].map((name) =>
+      column<number>(table, name),
+    );
+    const aOfB = column<number>(table, "a_logprob_of_b");
+    const bOfA = column<number>(table, "b_logprob_of_a");
+    let shared = 0;
+    let first = -1;
+    let regions = 0;
+    for (let r = 0; r < table.numRows; r++) {
+      const [i1, i2, j1, j2] = [aStart?.[r] ?? 0, aEnd?.[r] ?? 0, bStart?.[r] ?? 0, bEnd?.[r] ?? 0];
+      if (op[r] === "equal") {
+        shared += i2 - i1;
+        continue;
+      }
+      regions++;
+      if (first < 0) first = i1;
+      for (let i = i1; i < i2; i++) this.changed[a[0] + i] = 1;
+      for (let j = j1; j < j2; j++) this.changed[b[0] + j] = 1;
+      // where they part: the token each took, and the probability the other gave it
+      if (i1 < i2) this.starts.set(a[0] + i1, { other: j1 < j2 ? b[0] + j1 : -1, logprob: aOfB[r] ?? Number.NaN });
+      if (j1 < j2) this.starts.set(b[0] + j1, { other: i1 < i2 ? a[0] + i1 : -1, logprob: bOfA[r] ?? Number.NaN });
+    }
+    const longest = Math.max(a[1] - a[0], b[1] - b[0]) || 1;
+    this.summary = regions
+      ? `first divergence at token ${first} · ${regions} differing region${regions > 1 ? "s" : ""} · ` +
+        `${percent(shared / longest)} of tokens shared`
+      : "identical token sequences";
   }
 }
 
@@ -108,28 +185,30 @@ function slice<T>(values: ArrayLike<T>, start: number, end: number): ArrayLike<T
   return Array.prototype.slice.call(values, start, end) as T[];
 }
 
-function tokenSpan(data: Tokens, mode: Mode, i: number): HTMLSpanElement {
-  const text = data.text[i] ?? "";
-  const shown = data.continued[i] && text === "" ? "·" : visible(text);
+function tokenSpan(data: Tokens, diff: Diff, mode: Mode, i: number): HTMLSpanElement {
+  const { text, lossy, continued } = data.piece(i);
+  const shown = continued && text === "" ? "·" : visible(text);
   const span = h("span", { class: "ll-tok" }, shown);
   span.dataset.i = String(i);
-  if (shown !== text) span.classList.add(data.continued[i] && text === "" ? "ll-cont" : "ll-ws");
-  if (data.lossy[i]) {
+  if (shown !== text) span.classList.add(continued && text === "" ? "ll-cont" : "ll-ws");
+  if (lossy) {
     span.classList.add("ll-lossy");
     span.title = "lossy: these bytes are not valid UTF-8 on their own, or the provider sent U+FFFD";
-  } else if (data.continued[i]) {
+  } else if (continued) {
     span.title = "starts a character that the next token completes";
   }
   span.style.backgroundColor = surpriseColour(data.surprise(mode, i));
+  if (diff.changed[i]) span.classList.add("ll-changed");
+  if (diff.starts.has(i)) span.classList.add("ll-diverge");
   return span;
 }
 
-function buildBlock(data: Tokens, mode: () => Mode, start: number, end: number): HTMLElement {
+function buildBlock(data: Tokens, diff: Diff, mode: () => Mode, start: number, end: number): HTMLElement {
   const block = h("span");
   const current = mode();
   for (let i = start; i < end; i++) {
-    block.appendChild(tokenSpan(data, current, i));
-    if ((data.text[i] ?? "").includes("\n")) block.appendChild(document.createElement("br"));
+    block.appendChild(tokenSpan(data, diff, current, i));
+    if (data.piece(i).text.includes("\n")) block.appendChild(document.createElement("br"));
   }
   return block;
 }
@@ -143,6 +222,16 @@ function statsLine(data: Tokens, start: number, end: number, threshold: number):
   );
 }
 
+function divergence(data: Tokens, diff: Diff, i: number): HTMLElement | null {
+  const start = diff.starts.get(i);
+  if (!start) return null;
+  const other = start.other >= 0 ? JSON.stringify(data.piece(start.other).text) : "nothing (it ended)";
+  const given = Number.isFinite(start.logprob)
+    ? `this completion gave it ${percent(Math.exp(start.logprob))}`
+    : "it was not among this completion's alternatives";
+  return h("div", { class: "ll-diverge-note" }, `The completions part here: the other took ${other}; ${given}.`);
+}
+
 function detail(data: Tokens, i: number): HTMLElement {
   const lp = data.logprob[i] ?? Number.NaN;
   const alts = data.alternativeLogprobs(i);
@@ -150,9 +239,9 @@ function detail(data: Tokens, i: number): HTMLElement {
   const head = h(
     "div",
     {},
-    h("strong", {}, JSON.stringify(data.text[i] ?? "")),
+    h("strong", {}, JSON.stringify(data.piece(i).text)),
     ` p = ${percent(Math.exp(lp))} · logprob ${Number.isFinite(lp) ? lp.toFixed(4) : "unknown"}`,
-    alts.length ? ` · rank ${data.rank[i] || `> ${alts.length}`} · entropy ${h_.toFixed(3)} nats` : "",
+    alts.length ? ` · rank ${data.rank(i) || `> ${alts.length}`} · entropy ${h_.toFixed(3)} nats` : "",
   );
   if (!alts.length) return h("div", {}, head, h("div", { class: "ll-note" }, "no alternatives returned"));
   const table = h("table", { class: "ll-alts" });
@@ -161,8 +250,8 @@ function detail(data: Tokens, i: number): HTMLElement {
     const p = Math.exp(alts[k] ?? Number.NaN);
     const bar = h("div", { class: "ll-bar" });
     bar.style.width = `${Math.max(1, Math.round(p * 120))}px`;
-    const chosen = data.rank[i] === k + 1;
-    const label = new TextDecoder().decode(data.altBytes[start + k] ?? new Uint8Array()) || data.altToken[start + k];
+    const chosen = data.rank(i) === k + 1;
+    const label = data.alternativeLabel(start + k);
     const row = h(
       "tr",
       { class: chosen ? "ll-chosen" : "" },
@@ -183,6 +272,8 @@ function render({ model, el }: RenderProps<Model>): () => void {
   applyTheme(root, TOKENS_CSS);
   el.appendChild(root);
   const data = new Tokens(model);
+  const diff = new Diff(data, model);
+  const labels = model.get("labels") ?? [];
   const mode = () => (MODES.includes(model.get("mode")) ? model.get("mode") : "probability");
   const threshold = model.get("threshold") || 0.5;
 
@@ -208,6 +299,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
       data.count ? h("span", { class: "ll-muted" }, "n / p: next / previous low-confidence token · m: colour") : null,
     ),
   );
+  if (diff.summary) root.appendChild(h("div", { class: "ll-diff-summary" }, diff.summary));
 
   const messages = model.get("_messages") ?? [];
   const context = messages.filter((m) => m.side === "input");
@@ -236,7 +328,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     for (const m of messages.filter((m) => m.side === "output"))
       root.appendChild(h("div", { class: "ll-plain" }, m.content ?? ""));
   }
-  const groups = data.groups();
+  const groups = data.runs;
   const sections: Array<[string, Array<[number, number]>]> = [
     ["prompt tokens", groups.filter(([s]) => data.side[s] === "input")],
     ["output tokens", groups.filter(([s]) => data.side[s] !== "input")],
@@ -247,7 +339,8 @@ function render({ model, el }: RenderProps<Model>): () => void {
     const grid = h("div", { class: "ll-grid" });
     for (const [start, end] of runs) {
       const body = h("div", { class: "ll-body" });
-      const name = runs.length > 1 ? `choice ${data.choice[start]} · ` : "";
+      const label = labels[data.choice[start] ?? 0];
+      const name = label ? `${label} · ` : runs.length > 1 ? `choice ${data.choice[start]} · ` : "";
       grid.appendChild(
         h(
           "div",
@@ -256,7 +349,13 @@ function render({ model, el }: RenderProps<Model>): () => void {
           body,
         ),
       );
-      const lazy = lazyBlocks(body, end - start, BLOCK, (a, b) => buildBlock(data, mode, start + a, start + b), 60);
+      const lazy = lazyBlocks(
+        body,
+        end - start,
+        BLOCK,
+        (a, b) => buildBlock(data, diff, mode, start + a, start + b),
+        60,
+      );
       blocks.push(lazy);
     }
     root.appendChild(grid);
@@ -266,7 +365,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   const spanOf = (i: number) => root.querySelector<HTMLElement>(`.ll-tok[data-i="${i}"]`);
   const show = (i: number) => {
     clear(detailPane);
-    detailPane.appendChild(detail(data, i));
+    append(detailPane, divergence(data, diff, i), detail(data, i));
   };
   const select = (i: number, reveal: boolean) => {
     for (const old of root.querySelectorAll(".ll-selected")) old.classList.remove("ll-selected");

@@ -11,30 +11,41 @@ export interface Decoded {
   continued: Uint8Array;
 }
 
+/** One decoded token: what it shows, whether its bytes are lossy, whether a later token completes its character. */
+export interface Piece {
+  text: string;
+  lossy: boolean;
+  continued: boolean;
+}
+
 /**
- * Decode a sequence of tokens from their bytes, concatenated, so a multi-byte character split across tokens
- * renders once: on the token that completes it; the tokens before it are marked `continued`.
+ * Decodes a sequence of tokens one at a time, from their bytes concatenated, so a multi-byte character split
+ * across tokens renders once: on the token that completes it; the tokens before it are `continued`.
  */
+export class TokenDecoder {
+  private readonly decoder = new TextDecoder("utf-8", { fatal: false });
+  private need = 0; // continuation bytes the current character still needs, across token boundaries
+
+  next(bytes: Uint8Array | null, fallback?: string | null, last = false): Piece {
+    let text = bytes ? this.decoder.decode(bytes, { stream: !last }) : (fallback ?? "");
+    if (!bytes && last) text += this.decoder.decode();
+    if (bytes) this.need = stillNeeded(bytes, this.need);
+    return { text, lossy: text.includes("\uFFFD"), continued: this.need > 0 && !last };
+  }
+}
+
+/** Decode a whole sequence of tokens (see :class:`TokenDecoder`). */
 export function decodeTokens(bytes: ArrayLike<Uint8Array | null>, fallback?: ArrayLike<string | null>): Decoded {
   const n = bytes.length;
   const text: string[] = new Array(n);
   const lossy = new Uint8Array(n);
   const continued = new Uint8Array(n);
-  const decoder = new TextDecoder("utf-8", { fatal: false });
-  let need = 0; // continuation bytes the current character still needs, across token boundaries
+  const decoder = new TokenDecoder();
   for (let i = 0; i < n; i++) {
-    const own = bytes[i];
-    const piece = own ? decoder.decode(own, { stream: true }) : (fallback?.[i] ?? "");
-    text[i] = piece;
-    if (piece.includes("\uFFFD")) lossy[i] = 1;
-    if (own) need = stillNeeded(own, need);
-    continued[i] = need > 0 ? 1 : 0;
-  }
-  const rest = decoder.decode();
-  if (rest && n > 0) {
-    text[n - 1] += rest;
-    lossy[n - 1] = 1;
-    continued[n - 1] = 0;
+    const piece = decoder.next(bytes[i] ?? null, fallback?.[i], i === n - 1);
+    text[i] = piece.text;
+    lossy[i] = piece.lossy ? 1 : 0;
+    continued[i] = piece.continued ? 1 : 0;
   }
   return { text, lossy, continued };
 }

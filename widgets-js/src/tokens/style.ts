@@ -18,6 +18,10 @@ export const TOKENS_CSS = `
 .ll-tokens .ll-tok.ll-cont { color: var(--ll-muted); font-size: 10px; vertical-align: super; }
 .ll-tokens .ll-tok.ll-lossy { text-decoration: underline wavy var(--ll-muted); }
 .ll-tokens .ll-tok.ll-selected { outline: 2px solid var(--ll-accent); }
+.ll-tokens .ll-tok.ll-changed { text-decoration: underline 2px var(--ll-accent); text-underline-offset: 3px; }
+.ll-tokens .ll-tok.ll-diverge { box-shadow: inset 3px 0 0 var(--ll-accent); }
+.ll-tokens .ll-diff-summary { margin: 2px 0 6px; }
+.ll-tokens .ll-diverge-note { color: var(--ll-accent); margin-bottom: 2px; }
 .ll-tokens .ll-detail { margin-top: 6px; min-height: 2.5em; font-size: 12px; }
 .ll-tokens .ll-alts { border-collapse: collapse; }
 .ll-tokens .ll-alts td { padding: 1px 8px 1px 0; }
