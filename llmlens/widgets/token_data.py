@@ -246,7 +246,9 @@ def diff_tokens(a: TokenData, b: TokenData) -> tuple[TokenData, pa.Table]:
         a_of_b = _logprob_of(b_seq[j1], a_alts, a_tokens, i1) if op != "equal" and j1 < len(b_seq) else math.nan
         b_of_a = _logprob_of(a_seq[i1], b_alts, b_tokens, j1) if op != "equal" and i1 < len(a_seq) else math.nan
         rows.append((op, i1, i2, j1, j2, a_of_b, b_of_a))
-    alignment = pa.table(list(zip(*rows, strict=True)) if rows else [[]] * 7, schema=ALIGNMENT_SCHEMA)
+    alignment = pa.Table.from_pylist(
+        [dict(zip(ALIGNMENT_SCHEMA.names, row, strict=True)) for row in rows], schema=ALIGNMENT_SCHEMA
+    )
     offset = a_alts.num_rows
     b_shifted = b_tokens.set_column(1, "choice", pa.array([1] * b_tokens.num_rows, pa.int32()))
     b_shifted = b_shifted.set_column(5, "alt_start", pc.add(b_tokens["alt_start"], offset).cast(pa.int32()))
