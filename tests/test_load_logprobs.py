@@ -341,3 +341,21 @@ def test_openinference_instrumented_calls_keep_their_logprobs(tmp_path: Path) ->
             "WHERE s.name = 'Response' AND side = 'output' ORDER BY position"
         ).content.tolist()
         assert "Hi there" in output
+
+
+def test_one_response_of_100k_tokens_loads_into_a_file_store_within_the_memory_limit(tmp_path: Path) -> None:
+    """A 34 MB response: no field may re-parse all of it (that took 20 s and failed under the 1 GB load limit)."""
+    top = [{"token": t, "logprob": -1.5, "bytes": list(t.encode())} for t in (" a", " b", " c", " d", " e")]
+    content = [{"token": " a", "logprob": -0.2, "bytes": [32, 97], "top_logprobs": top}] * 100_000
+    response = {"object": "chat.completion", "id": "long", "model": "m", "usage": {"completion_tokens": 100_000},
+                "choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": "a"},
+                             "logprobs": {"content": content}}]}  # fmt: skip
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(response) + "\n")
+    assert path.stat().st_size > 30_000_000
+    with llmlens.open(tmp_path / "store.duckdb") as lens:
+        report = lens.load(path, progress=False).files[0]
+        assert (report.rows_added["spans"], report.rows_added["tokens"]) == (1, 100_000)
+        assert lens.sql("SELECT output_tokens, model FROM spans").values.tolist() == [[100_000, "m"]]
+        alternatives = lens.sql("SELECT sum(len(alternatives)) AS n FROM tokens").n[0]
+        assert int(alternatives) == 500_000

@@ -59,33 +59,37 @@ CREATE OR REPLACE TEMP MACRO llmlens_bytes(list_json, token) AS CASE
 CREATE OR REPLACE TEMP MACRO llmlens_logprob(value) AS
     CASE WHEN TRY_CAST(value AS DOUBLE) <= -9999 THEN NULL ELSE TRY_CAST(value AS DOUBLE) END;
 
+CREATE OR REPLACE TEMP TABLE llmlens_chat_responses AS
+SELECT n, llmlens_as_chat(response) AS response FROM llmlens_responses;
+
+-- statements stay small: a response can be tens of MB, and each JSON function in a statement parses it again
 CREATE OR REPLACE TEMP TABLE llmlens_choices AS
 SELECT n, CAST(generate_subscripts(choices, 1) - 1 AS INTEGER) AS choice, unnest(choices) AS c
-FROM (
-    SELECT n, from_json(json_extract(response, '$.choices'), '["JSON"]') AS choices
-    FROM (SELECT n, llmlens_as_chat(response) AS response FROM llmlens_responses)
-    WHERE json_type(json_extract(response, '$.choices')) = 'ARRAY'
-);
+FROM (SELECT n, json_transform(response, '{"choices": ["JSON"]}').choices AS choices FROM llmlens_chat_responses)
+WHERE choices IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_tokens AS
-WITH chat AS (
-    SELECT n, choice, 'output' AS side, coalesce(
-        CASE WHEN json_type(json_extract(c, '$.logprobs.content')) = 'ARRAY'
-             THEN json_extract(c, '$.logprobs.content') END,
-        CASE WHEN json_type(json_extract(c, '$.logprobs.refusal')) = 'ARRAY'
-             THEN json_extract(c, '$.logprobs.refusal') END
-    ) AS items
+WITH parts AS (
+    -- each choice's token lists, parsed once (a list can be tens of MB); minified JSON, so an array starts with [
+    SELECT n, choice, json_transform(c, '{"logprobs": {"content": "JSON", "refusal": "JSON"},
+                                          "prompt_logprobs": "JSON"}') AS p
     FROM llmlens_choices
+), chat AS (
+    SELECT n, choice, 'output' AS side, coalesce(
+        CASE WHEN starts_with(CAST(p.logprobs.content AS VARCHAR), '[') THEN p.logprobs.content END,
+        CASE WHEN starts_with(CAST(p.logprobs.refusal AS VARCHAR), '[') THEN p.logprobs.refusal END
+    ) AS items
+    FROM parts
     UNION ALL
     -- the prompt side (vLLM-style prompt logprobs in the OpenAI token shape, as Inspect records them); the prompt
     -- is the same for every choice, so the first choice's is kept
     SELECT n, choice, 'input', coalesce(
-        CASE WHEN json_type(json_extract(c, '$.prompt_logprobs.content')) = 'ARRAY'
-             THEN json_extract(c, '$.prompt_logprobs.content') END,
-        CASE WHEN json_type(json_extract(c, '$.prompt_logprobs')) = 'ARRAY'
-                  AND json_extract(c, '$.prompt_logprobs[0].token') IS NOT NULL
-             THEN json_extract(c, '$.prompt_logprobs') END)
-    FROM llmlens_choices WHERE choice = 0
+        CASE WHEN starts_with(CAST(json_extract(p.prompt_logprobs, '$.content') AS VARCHAR), '[')
+             THEN json_extract(p.prompt_logprobs, '$.content') END,
+        CASE WHEN starts_with(CAST(p.prompt_logprobs AS VARCHAR), '[')
+                  AND json_extract(p.prompt_logprobs, '$[0].token') IS NOT NULL
+             THEN p.prompt_logprobs END)
+    FROM parts WHERE choice = 0 AND p.prompt_logprobs IS NOT NULL
 ), chat_tokens AS (
     SELECT n, choice, side, CAST(generate_subscripts(tokens, 1) - 1 AS INTEGER) AS position, unnest(tokens) AS t
     FROM (SELECT n, choice, side, from_json(items, '[{"token": "VARCHAR", "logprob": "VARCHAR", "bytes": "JSON",

@@ -8,6 +8,7 @@ than duplicates), with its request and response messages and, when the response 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import duckdb
@@ -21,15 +22,16 @@ NAME = "openai-log"
 STAGE = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_openai_records AS
 SELECT line, byte_offset, text, json,
-       CASE WHEN json_type(json_extract(json, '$.response')) = 'OBJECT' THEN json_extract(json, '$.response')
-            ELSE json END AS response,
-       json_extract(json, '$.request') AS request,
-       coalesce(json_extract_string(json, '$.object') = 'chat.completion.chunk', false) AS is_chunk,
+       CASE WHEN starts_with(CAST(f.response AS VARCHAR), '{') THEN f.response ELSE json END AS response,
+       f.request AS request,
+       coalesce(f.object = 'chat.completion.chunk', false) AS is_chunk,
        -- Responses API stream events: the terminal ones carry the whole response, the others are covered by it
-       coalesce(json_extract_string(json, '$.type') LIKE 'response.%', false) AS is_event
+       coalesce(f.type LIKE 'response.%', false) AS is_event
 FROM (
-    SELECT line, byte_offset, text, CASE WHEN json_valid(text) THEN CAST(text AS JSON) END AS json
-    FROM llmlens_records
+    -- one parse per record for the few top-level fields (a record can be tens of MB)
+    SELECT line, byte_offset, text, json,
+           json_transform(json, '{"response": "JSON", "request": "JSON", "object": "VARCHAR", "type": "VARCHAR"}') AS f
+    FROM (SELECT line, byte_offset, text, TRY_CAST(text AS JSON) AS json FROM llmlens_records)
 );
 
 CREATE OR REPLACE TEMP TABLE llmlens_chunk_choices AS
@@ -110,31 +112,36 @@ WHERE json IS NULL
 
 DELETE FROM llmlens_openai WHERE json_type(json_extract(response, '$.choices')) IS DISTINCT FROM 'ARRAY';
 
+-- every field but the logprobs, parsed once: a response with 100,000 tokens of logprobs is tens of MB of JSON,
+-- and each field read from it would parse all of it again
+ALTER TABLE llmlens_openai ADD COLUMN head JSON;
+UPDATE llmlens_openai SET head = to_json(json_transform(response, '{HEAD}'));
+
 CREATE OR REPLACE TEMP TABLE llmlens_stage_spans AS
 SELECT row_number() OVER () AS n, line, byte_offset,
-    md5(coalesce(response->>'id', text)) AS trace_id,
-    left(md5('span:' || coalesce(response->>'id', text)), 16) AS span_id,
+    md5(coalesce(head->>'id', text)) AS trace_id,
+    left(md5('span:' || coalesce(head->>'id', text)), 16) AS span_id,
     NULL::VARCHAR AS parent_span_id,
-    CASE response->>'object' WHEN 'text_completion' THEN 'completion' WHEN 'response' THEN 'response' ELSE 'chat' END
-        || coalesce(' ' || (response->>'model'), '') AS name,
+    CASE head->>'object' WHEN 'text_completion' THEN 'completion' WHEN 'response' THEN 'response' ELSE 'chat' END
+        || coalesce(' ' || (head->>'model'), '') AS name,
     'LLM' AS kind, 'CLIENT' AS otel_kind,
-    to_timestamp(TRY_CAST(response->>'created' AS DOUBLE)) AS start_time,
+    to_timestamp(TRY_CAST(head->>'created' AS DOUBLE)) AS start_time,
     NULL::TIMESTAMPTZ AS end_time,
-    CASE WHEN response->>'status' = 'failed' OR json_type(response->'error') = 'OBJECT' THEN 'ERROR' ELSE 'OK' END
+    CASE WHEN head->>'status' = 'failed' OR json_type(head->'error') = 'OBJECT' THEN 'ERROR' ELSE 'OK' END
         AS status_code,
-    response->'error'->>'message' AS status_message,
-    response->>'model' AS model, 'openai' AS provider,
+    head->'error'->>'message' AS status_message,
+    head->>'model' AS model, 'openai' AS provider,
     coalesce(request->>'prompt', CAST(llmlens_request_messages(request) AS VARCHAR)) AS input_text,
-    coalesce(response->'choices'->0->'message'->>'content', response->'choices'->0->>'text',
-             response->'choices'->0->'message'->>'refusal') AS output_text,
-    TRY_CAST(response->'usage'->>'prompt_tokens' AS BIGINT) AS input_tokens,
-    TRY_CAST(response->'usage'->>'completion_tokens' AS BIGINT) AS output_tokens,
-    TRY_CAST(response->'usage'->>'total_tokens' AS BIGINT) AS total_tokens,
+    coalesce(head->'choices'->0->'message'->>'content', head->'choices'->0->>'text',
+             head->'choices'->0->'message'->>'refusal') AS output_text,
+    TRY_CAST(head->'usage'->>'prompt_tokens' AS BIGINT) AS input_tokens,
+    TRY_CAST(head->'usage'->>'completion_tokens' AS BIGINT) AS output_tokens,
+    TRY_CAST(head->'usage'->>'total_tokens' AS BIGINT) AS total_tokens,
     request->>'user' AS user_id,
-    CAST(json_object('openai.request', request, 'openai.response.id', response->>'id',
-                     'openai.system_fingerprint', response->>'system_fingerprint') AS JSON) AS attributes
+    CAST(json_object('openai.request', request, 'openai.response.id', head->>'id',
+                     'openai.system_fingerprint', head->>'system_fingerprint') AS JSON) AS attributes
 FROM llmlens_openai
-WHERE json_type(json_extract(response, '$.choices')) = 'ARRAY';
+WHERE json_type(json_extract(head, '$.choices')) = 'ARRAY';
 
 CREATE OR REPLACE TEMP TABLE llmlens_responses AS
 SELECT s.n, o.response FROM llmlens_stage_spans s JOIN llmlens_openai o USING (line);
@@ -148,10 +155,10 @@ WITH inputs AS (
     WHERE json_type(o.messages) = 'ARRAY'
 ), outputs AS (
     SELECT s.n, 'output' AS side, CAST(i - 1 AS INTEGER) AS position,
-           coalesce(json_extract(c, '$.message'),
-                    json_object('role', 'assistant', 'content', json_extract_string(c, '$.text'))) AS m,
+           CASE WHEN json_type(json_extract(c, '$.message')) = 'OBJECT' THEN json_extract(c, '$.message')
+                ELSE json_object('role', 'assistant', 'content', json_extract_string(c, '$.text')) END AS m,
            json_extract_string(c, '$.finish_reason') AS finish_reason
-    FROM (SELECT s.n, from_json(o.response->'choices', '["JSON"]') AS choices
+    FROM (SELECT s.n, from_json(o.head->'choices', '["JSON"]') AS choices
           FROM llmlens_stage_spans s JOIN llmlens_openai o USING (line)) s,
          LATERAL (SELECT unnest(range(1, CAST(len(choices) AS BIGINT) + 1)) AS i, choices[i] AS c)
 )
@@ -161,10 +168,26 @@ FROM (SELECT * FROM inputs UNION ALL SELECT * FROM outputs);
 """
 
 
+HEAD = json.dumps(
+    {
+        "id": "VARCHAR",
+        "object": "VARCHAR",
+        "created": "DOUBLE",
+        "model": "VARCHAR",
+        "status": "VARCHAR",
+        "error": "JSON",
+        "system_fingerprint": "VARCHAR",
+        "usage": "JSON",
+        "choices": [{"index": "INTEGER", "text": "VARCHAR", "message": "JSON", "finish_reason": "VARCHAR"}],
+    }
+)
+"""The fields of a (chat-shaped) response that spans and messages read: everything but the logprobs."""
+
+
 def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Stage spans, messages and tokens from the registered ``llmlens_records``; bad records go to ``rejects``."""
     run_script(con, logprobs.AS_CHAT + messages.MACROS)
-    run_script(con, STAGE, {"source_id": source_id})
+    run_script(con, STAGE.replace("{HEAD}", HEAD), {"source_id": source_id})
     run_script(con, logprobs.TOKENS)
 
 
