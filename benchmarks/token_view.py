@@ -110,14 +110,12 @@ def main() -> None:
     log = folder / "calls.jsonl"
     log.write_text(json.dumps(response) + "\n")
     store = folder / "store.duckdb"
-    with llmlens.open(":memory:") as lens:  # (loading a 100k-token response needs more than a file load's 1 GB)
+    with llmlens.open(store) as lens:
         lens.load(log, progress=False)
         span = lens.sql("SELECT span_id FROM spans").span_id[0]
         started = time.perf_counter()
         view = lens.tokens(span)
         python_ms = (time.perf_counter() - started) * 1000
-        lens.con.execute(f"ATTACH '{store}' AS saved")
-        lens.con.execute("COPY FROM DATABASE memory TO saved")
     page = folder / "view.html"
     view.to_html(page)
     sent = len(view._tokens) + len(view._alternatives)
