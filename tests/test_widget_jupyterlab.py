@@ -44,6 +44,9 @@ def test_token_viewer_round_trips_with_the_kernel_in_jupyterlab(lab: Lab, page: 
     tokens = cell.locator(".ll-tok")
     tokens.first.wait_for()
     assert tokens.all_text_contents() == ["Pro", " is", " $", "59"]
+    tokens.nth(3).hover()  # the alternatives come from the kernel on demand (anywidget's invoke)
+    cell.locator(".ll-tokens[data-alternatives=loaded]").wait_for()
+    assert '" maybe"' in cell.locator(".ll-detail").inner_text()
     tokens.nth(3).click()
     cell.locator(".ll-tokens").press("m")  # the widget's key, not JupyterLab's (m would make a markdown cell)
     assert cell.locator("button[aria-pressed=true]").inner_text() == "entropy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import anywidget.experimental
 import pyarrow as pa
 import traitlets
 
@@ -44,7 +45,8 @@ class TokenView(Widget):
     threshold = traitlets.Float(0.5, help="tokens under this probability count as low-confidence").tag(sync=True)
     selected = traitlets.Int(-1, help="index of the selected token, -1 for none").tag(sync=True)
     _tokens = traitlets.Bytes(b"").tag(sync=True)
-    _alternatives = traitlets.Bytes(b"").tag(sync=True)
+    _alternatives = traitlets.Bytes(b"").tag(sync=True)  # empty in a live view: fetched with alternatives_ipc
+    _alternative_count = traitlets.Int(0).tag(sync=True)
     _messages: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     labels: traitlets.List[str] = traitlets.List(traitlets.Unicode(), help="names of the choices shown").tag(sync=True)
     _alignment = traitlets.Bytes(b"").tag(sync=True)
@@ -56,7 +58,7 @@ class TokenView(Widget):
             title=data.title,
             note="" if data.count else NO_TOKENS,
             _tokens=ipc_bytes(data.tokens) if data.count else b"",
-            _alternatives=ipc_bytes(data.alternatives) if data.alternatives.num_rows else b"",
+            _alternative_count=data.alternatives.num_rows,
             _messages=data.messages,
             _alignment=ipc_bytes(alignment) if alignment is not None else b"",
             **kwargs,
@@ -89,6 +91,18 @@ class TokenView(Widget):
         data, alignment = diff_tokens(a._data, b._data)
         names = list(labels) if labels else [a.title or "a", b.title or "b"]
         return cls(data, alignment=alignment, labels=names, **kwargs)
+
+    @anywidget.experimental.command
+    def alternatives_ipc(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, int], list[bytes]]:
+        """The alternatives of every token, asked for by the view after its first paint (Arrow IPC)."""
+        return {"rows": self._data.alternatives.num_rows}, [ipc_bytes(self._data.alternatives)]
+
+    def exported_state(self) -> dict[str, Any]:
+        """The state for a kernel-free page: with the alternatives embedded, as no kernel can be asked."""
+        state = super().exported_state()
+        if self._data.alternatives.num_rows:
+            state["_alternatives"] = ipc_bytes(self._data.alternatives)
+        return state
 
     @property
     def alignment(self) -> pd.DataFrame | None:

@@ -1,8 +1,9 @@
 // The token viewer: tokens coloured by probability, entropy or rank; alternatives on hover; keyboard navigation.
-import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { AnyModel, Experimental, RenderProps } from "@anywidget/types";
 import { column, decodeArrow } from "../lib/arrow";
 import { append, clear, h } from "../lib/dom";
 import { bindKeys } from "../lib/keys";
+import { fetchTable } from "../lib/rpc";
 import { applyTheme, surpriseColour } from "../lib/theme";
 import { type LazyBlocks, lazyBlocks } from "../lib/virtual";
 import { entropy, type Mode, type Piece, percent, rankOf, stats, surprise, TokenDecoder, visible } from "./model";
@@ -26,6 +27,7 @@ interface Model {
   _messages: Message[];
   labels: string[];
   _alignment: DataView | null;
+  _alternative_count: number;
 }
 
 const MODES: Mode[] = ["probability", "entropy", "rank"];
@@ -101,17 +103,25 @@ class Tokens {
     return this.ranks[i] ?? 0;
   }
 
-  /** The alternatives' columns, decoded the first time they are needed (not before the first paint). */
+  /** Whether the alternatives are at hand (they come after the first paint: from the page, or from the kernel). */
+  get alternativesLoaded(): boolean {
+    return this.alts !== undefined || !this.model.get("_alternative_count");
+  }
+
+  /** Get the alternatives: embedded in an exported page, else asked of the kernel once. */
+  async loadAlternatives(experimental: Experimental | undefined): Promise<void> {
+    if (this.alts) return;
+    const table = decodeArrow(this.model.get("_alternatives")) ?? (await fetchTable(experimental, "alternatives_ipc"));
+    this.alts = {
+      bytes: table ? column<Uint8Array | null>(table, "bytes") : [],
+      token: table ? column<string | null>(table, "token") : [],
+      logprob: table ? column<number>(table, "logprob") : [],
+    };
+    this.ranks.fill(-1);
+  }
+
   private alternatives() {
-    if (!this.alts) {
-      const table = decodeArrow(this.model.get("_alternatives"));
-      this.alts = {
-        bytes: table ? column<Uint8Array | null>(table, "bytes") : [],
-        token: table ? column<string | null>(table, "token") : [],
-        logprob: table ? column<number>(table, "logprob") : [],
-      };
-    }
-    return this.alts;
+    return this.alts ?? { bytes: [], token: [], logprob: [] };
   }
 
   alternativeLabel(k: number): string {
@@ -243,7 +253,10 @@ function detail(data: Tokens, i: number): HTMLElement {
     ` p = ${percent(Math.exp(lp))} · logprob ${Number.isFinite(lp) ? lp.toFixed(4) : "unknown"}`,
     alts.length ? ` · rank ${data.rank(i) || `> ${alts.length}`} · entropy ${h_.toFixed(3)} nats` : "",
   );
-  if (!alts.length) return h("div", {}, head, h("div", { class: "ll-note" }, "no alternatives returned"));
+  if (!alts.length) {
+    const why = data.alternativesLoaded ? "no alternatives returned" : "loading alternatives…";
+    return h("div", {}, head, h("div", { class: "ll-note" }, why));
+  }
   const table = h("table", { class: "ll-alts" });
   const start = data.altStart[i] ?? 0;
   for (let k = 0; k < alts.length; k++) {
@@ -267,7 +280,7 @@ function detail(data: Tokens, i: number): HTMLElement {
   return h("div", {}, head, table);
 }
 
-function render({ model, el }: RenderProps<Model>): () => void {
+function render({ model, el, experimental }: RenderProps<Model>): () => void {
   const root = h("div", { class: "llmlens ll-tokens", attrs: { tabindex: "0" } });
   applyTheme(root, TOKENS_CSS);
   el.appendChild(root);
@@ -363,7 +376,9 @@ function render({ model, el }: RenderProps<Model>): () => void {
   root.appendChild(detailPane);
 
   const spanOf = (i: number) => root.querySelector<HTMLElement>(`.ll-tok[data-i="${i}"]`);
+  let shown = -1;
   const show = (i: number) => {
+    shown = i;
     clear(detailPane);
     append(detailPane, divergence(data, diff, i), detail(data, i));
   };
@@ -416,6 +431,11 @@ function render({ model, el }: RenderProps<Model>): () => void {
     spanOf(model.get("selected"))?.classList.add("ll-selected");
   };
   model.on("change:mode", recolour);
+  void data.loadAlternatives(experimental).then(() => {
+    if (mode() !== "probability") recolour();
+    if (shown >= 0) show(shown);
+    root.dataset.alternatives = "loaded";
+  });
   return () => {
     unbind();
     model.off("change:mode", recolour);
