@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import socket
@@ -68,16 +69,22 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path) -> Iterator[Lab]:
-    """JupyterLab on a free loopback port serving ``root``, stopped afterwards; its log is ``root/jupyterlab.log``."""
+def jupyterlab(root: Path, theme: str | None = None) -> Iterator[Lab]:
+    """JupyterLab on a free loopback port serving ``root`` (in ``theme``, e.g. "JupyterLab Dark"), stopped
+    afterwards; its log is ``root/jupyterlab.log``."""
     port, token = _free_port(), secrets.token_hex(12)
     log_path = root / "jupyterlab.log"
+    settings = root / ".settings"
+    themes = settings / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    themes.parent.mkdir(parents=True, exist_ok=True)
+    themes.write_text(json.dumps({"theme": theme or "JupyterLab Light"}))
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings)}
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
              "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90

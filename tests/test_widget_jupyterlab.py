@@ -55,3 +55,21 @@ def test_token_viewer_round_trips_with_the_kernel_in_jupyterlab(lab: Lab, page: 
     assert "state: selected=3 mode=entropy" in state.inner_text()
     # the widget's keys did not reach JupyterLab ("m" there turns the cell into markdown)
     assert page.locator(".jp-Notebook .jp-CodeCell").count() == 2
+
+
+def _rgb(css: str) -> tuple[int, ...]:
+    return tuple(int(float(part)) for part in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_the_widget_takes_the_host_theme(tmp_path_factory: pytest.TempPathFactory, page: Any, theme: str) -> None:
+    with jupyterlab(tmp_path_factory.mktemp("themed"), theme=theme) as themed:
+        open_notebook(page, themed, "theme.ipynb", CELLS[:1])
+        cell = run_cell(page, 0)
+        cell.locator(".ll-tok").first.wait_for()
+        widget = cell.locator(".ll-tokens")
+        text = _rgb(widget.evaluate("e => getComputedStyle(e).color"))
+        host = _rgb(page.locator(".jp-Notebook").evaluate("e => getComputedStyle(e).backgroundColor"))
+    dark_host = sum(host) < 3 * 128
+    assert dark_host == (theme == "JupyterLab Dark")
+    assert (sum(text) > 3 * 128) == dark_host  # light text on a dark host, dark text on a light one

@@ -200,3 +200,33 @@ def test_prompt_logprobs_fill_the_prompt_side(page: Any, tmp_path: Path) -> None
     _open(page, view, tmp_path)
     assert page.locator(".ll-section").all_inner_texts() == ["prompt tokens", "output tokens"]
     assert page.locator(".ll-grid").first.locator(".ll-tok").all_text_contents() == ["How", " much"]
+
+
+@pytest.mark.parametrize("kind", ["chat", "legacy", "responses"])
+def test_the_openai_packages_own_response_objects_show(page: Any, tmp_path: Path, kind: str) -> None:
+    from tests.test_load_logprobs import chat_completion, legacy_completion, responses_api_response
+
+    response = {"chat": chat_completion, "legacy": legacy_completion, "responses": responses_api_response}[kind]()
+    view = TokenView.from_openai(response)  # the openai package's own types
+    _open(page, view, tmp_path)
+    shown = "".join(page.locator(".ll-tok").all_text_contents())
+    expected = {"chat": "Hi·€No", "legacy": " yes.", "responses": None}[kind]
+    if expected is not None:
+        assert shown == expected
+    assert view.count == page.locator(".ll-tok").count() > 0
+    assert page.errors == []
+
+
+def test_labels_and_every_text_of_a_diff_never_execute(page: Any, tmp_path: Path) -> None:
+    hostile = [_token(text, -0.5, [(text, -0.5), (HOSTILE[2], -1.0)]) for text in HOSTILE]
+    a = TokenView.from_openai(_response(hostile, model=HOSTILE[0]))
+    b = TokenView.from_openai(_response(list(reversed(hostile)), model=HOSTILE[1]))
+    view = TokenView.diff(a, b, labels=(HOSTILE[1], HOSTILE[0]))
+    _open(page, view, tmp_path)
+    for i in range(page.locator(".ll-tok").count()):
+        page.locator(".ll-tok").nth(i).hover()
+    root = page.locator("#llmlens-root")
+    assert page.evaluate("window.__xss") is None
+    assert root.locator("img, script, a, iframe").count() == 0
+    assert HOSTILE[1] in root.locator(".ll-stats").first.inner_text()
+    assert page.title() == view.title  # the page title is the text, escaped, never markup
