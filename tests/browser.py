@@ -102,8 +102,9 @@ def jupyterlab(root: Path, theme: str | None = None) -> Iterator[Lab]:
             process.wait(timeout=30)
 
 
-def open_notebook(page: Any, lab: Lab, name: str, cells: list[str]) -> None:
-    """Write a notebook of code ``cells`` into the lab's root, open it, and wait for its kernel."""
+def open_notebook(page: Any, lab: Lab, name: str, cells: list[str], app: str = "lab") -> None:
+    """Write a notebook of code ``cells`` into the server's root, open it in JupyterLab (``app="lab"``) or
+    Notebook 7 (``app="notebook"``), and wait for its kernel."""
     notebook = {
         "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
                   for source in cells],
@@ -113,14 +114,28 @@ def open_notebook(page: Any, lab: Lab, name: str, cells: list[str]) -> None:
     }  # fmt: skip
     (lab.root / name).write_text(json.dumps(notebook))
     page.set_default_timeout(60_000)
-    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+    path = f"/lab/tree/{name}" if app == "lab" else f"/notebooks/{name}"
+    page.goto(f"{lab.url}{path}?token={lab.token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-    page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for()  # the kernel is up
+    if app == "lab":
+        page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for()  # the kernel is up
+    else:
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status=idle]").wait_for()
 
 
 def run_cell(page: Any, index: int) -> Any:
-    """Run code cell ``index`` in place (Ctrl+Enter); returns the cell's locator."""
+    """Run code cell ``index`` in place (Ctrl+Enter) and wait until it has run; returns the cell's locator."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Control+Enter")
-    return cell
+    prompt = cell.locator(".jp-InputPrompt")
+    before = prompt.inner_text()
+    for _ in range(3):  # a keypress that lands while the notebook is still connecting is lost: press again
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        with contextlib.suppress(Exception):
+            page.wait_for_function(
+                "([e, b]) => e.innerText !== b && !e.innerText.includes('*')",
+                arg=[prompt.element_handle(), before],
+                timeout=20_000,
+            )
+            return cell
+    raise AssertionError(f"cell {index} did not run")

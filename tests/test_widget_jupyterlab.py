@@ -1,5 +1,5 @@
-"""The token viewer in a real JupyterLab: a kernel runs the cell, chromium shows the widget, clicks and keys
-reach the Python traits (the lonboard tests/ui pattern, with Debian's chromium)."""
+"""The token viewer in a real JupyterLab 4 and Notebook 7: a kernel runs the cell, chromium shows the widget, clicks
+and keys reach the Python traits (the lonboard tests/ui pattern, with Debian's chromium)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield server
 
 
-def test_token_viewer_round_trips_with_the_kernel_in_jupyterlab(lab: Lab, page: Any) -> None:
-    open_notebook(page, lab, "tokens.ipynb", CELLS)
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_token_viewer_round_trips_with_the_kernel(lab: Lab, page: Any, app: str) -> None:
+    """In JupyterLab 4 and in Notebook 7."""
+    open_notebook(page, lab, f"tokens-{app}.ipynb", CELLS, app)
     cell = run_cell(page, 0)
     tokens = cell.locator(".ll-tok")
     tokens.first.wait_for()

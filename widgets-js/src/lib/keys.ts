@@ -2,8 +2,13 @@
 
 export type KeyMap = Record<string, (event: KeyboardEvent) => void>;
 
-/** Call `keys[event.key]` for keydowns on `el`; returns a function that unbinds. */
+/**
+ * Call `keys[event.key]` for keydowns on `el`; returns a function that unbinds. While focus is inside `el`, the
+ * host's own shortcuts stay quiet: Lumino (JupyterLab, Notebook 7) skips elements marked
+ * data-lm-suppress-shortcuts, and Notebook 7 listens in the capture phase, before any stopPropagation here.
+ */
 export function bindKeys(el: HTMLElement, keys: KeyMap): () => void {
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const onKey = (event: KeyboardEvent) => {
     const target = event.target as HTMLElement | null;
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable)) return;
