@@ -57,6 +57,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     >>> "lens" in shell.magics_manager.magics["cell"]
     True
     """
+    import llmlens.widgets  # noqa: F401 (imported now, so the first widget of the session shows without the wait)
     from llmlens.magics import LensMagics
 
     ipython.register_magics(LensMagics(ipython))

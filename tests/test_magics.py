@@ -118,3 +118,15 @@ def test_a_lens_displays_as_a_compact_summary(store: llmlens.Lens) -> None:
     html = store._repr_html_()
     assert "magic.duckdb" in html and "<code>spans</code>" in html and "2" in html
     assert "annotations" not in html  # empty tables stay out of the way
+
+
+def test_tokens_shows_the_token_viewer_for_a_span(ip: Any, store: llmlens.Lens) -> None:
+    store.sql(
+        "INSERT INTO tokens (trace_id, span_id, side, choice, position, token, bytes, logprob) VALUES "
+        "('t1', 's1', 'output', 0, 0, 'Hi', 'Hi'::BLOB, -0.1), ('t1', 's1', 'output', 0, 1, '!', '!'::BLOB, -2.0)"
+    )
+    view = ip.run_line_magic("lens", "tokens s1")
+    assert view.count == 2 and view.title == "chat · gpt-4o"
+    assert ip.run_line_magic("lens", "tokens s2 --trace t2").count == 0  # no token data: the view says so
+    with pytest.raises(UsageError, match="no span 'nope'"):
+        ip.run_line_magic("lens", "tokens nope")
