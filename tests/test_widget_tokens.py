@@ -230,3 +230,22 @@ def test_labels_and_every_text_of_a_diff_never_execute(page: Any, tmp_path: Path
     assert root.locator("img, script, a, iframe").count() == 0
     assert HOSTILE[1] in root.locator(".ll-stats").first.inner_text()
     assert page.title() == view.title  # the page title is the text, escaped, never markup
+
+
+def test_the_demo_stores_answers_show_their_tokens(page: Any, tmp_path: Path) -> None:
+    from llmlens.demo.build import insert_demo
+
+    with llmlens.open(":memory:") as lens:
+        insert_demo(lens, progress=False)
+        least_sure = lens.sql("SELECT span_id FROM tokens GROUP BY ALL ORDER BY avg(logprob) LIMIT 1").span_id[0]
+        view = lens.tokens(least_sure)
+        answer = lens.sql("SELECT content FROM messages WHERE span_id = ? AND side = 'output'", [least_sure]).content[0]
+    assert view.count > 10
+    _open(page, view, tmp_path)
+    assert page.locator(".ll-conversation summary").inner_text().startswith("conversation")
+    shown = page.locator(".ll-body").first.inner_text().replace("·", " ").replace("↵", "")
+    assert shown.replace("\n", "") == answer.replace("\n", "")
+    assert "under 50.0%" in page.locator(".ll-stats").first.inner_text()
+    page.locator(".ll-tokens").focus()
+    page.keyboard.press("n")
+    assert page.locator(".ll-selected").count() == 1 and "%" in page.locator(".ll-detail").inner_text()
