@@ -249,3 +249,14 @@ def test_the_demo_stores_answers_show_their_tokens(page: Any, tmp_path: Path) ->
     page.locator(".ll-tokens").focus()
     page.keyboard.press("n")
     assert page.locator(".ll-selected").count() == 1 and "%" in page.locator(".ll-detail").inner_text()
+
+
+def test_the_exported_page_needs_no_network(page: Any, tmp_path: Path) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    view = TokenView.from_openai(_response(SPLIT))
+    _open(page, view, tmp_path)
+    page.locator(".ll-tok").first.hover()
+    assert [url for url in requests if not url.startswith(("file:", "blob:", "data:"))] == []
+    page_text = view.to_html()
+    assert "http:" not in page_text and "https:" not in page_text  # no server named anywhere in the page
