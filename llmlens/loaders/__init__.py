@@ -21,7 +21,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
-from llmlens.loaders import openai_log, otel_console, otlp_json, otlp_proto
+from llmlens.loaders import hf_trainer, openai_log, otel_console, otlp_json, otlp_proto
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
@@ -64,6 +64,7 @@ FORMATS: dict[str, Format] = {
     otel_console.NAME: Format(whole_file(otel_console.read), otlp_json.stage),
     otlp_proto.NAME: Format(whole_file(otlp_proto.read), otlp_json.stage),
     openai_log.NAME: Format(whole_file(openai_log.read), openai_log.stage),
+    hf_trainer.NAME: Format(whole_file(hf_trainer.read), hf_trainer.stage),
 }
 """Every format llmlens reads, by name. JSON Lines of OTLP are read and staged a chunk at a time (each chunk's
 spans are written before the next is read), so memory stays bounded however large the file."""
@@ -246,6 +247,8 @@ def _stage(stager: duckdb.DuckDBPyConnection, source: Source, source_id: int, re
     stager.register("llmlens_records_arrow", records.table)
     try:
         stager.execute(RECORDS_VIEW)
+        # where the records came from, for formats whose ids depend on it (a run is the folder of its files)
+        stager.execute("CREATE OR REPLACE TEMP TABLE llmlens_source AS SELECT ?::VARCHAR AS uri", [source.uri])
         stager.execute(STAGED_REJECTS)
         FORMATS[source.format].stage(stager, source_id)
         return staged_rows(stager)

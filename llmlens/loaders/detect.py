@@ -9,6 +9,7 @@ SNIFF_BYTES = 65_536
 _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("otlp-json", re.compile(r"\"resource(Spans|Logs)\"\s*:")),
     ("otel-console", re.compile(r"\"context\"\s*:\s*\{\s*\"trace_id\"\s*:\s*\"0x")),
+    ("hf-trainer", re.compile(r"\"log_history\"\s*:\s*\[")),
     ("openai-log", re.compile(r"\"object\"\s*:\s*\"(chat\.completion(\.chunk)?|text_completion|response)\"")),
 )
 

@@ -70,6 +70,21 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
         + " AND r.event_name = 'gen_ai.evaluation.result' AND coalesce(r.span_id, r.trace_id) IS NOT NULL",
         "INSERT INTO logs BY NAME SELECT $source_id AS source_id, r.* " + _NEW_LOGS,
     ),
+    # a run's row and params are replaced by the latest load of it; its points accumulate, each point once
+    # (a later checkpoint or an overlapping export repeats earlier points)
+    "runs": (
+        "DELETE FROM runs USING llmlens_rows r WHERE runs.run_id = r.run_id",
+        "INSERT INTO runs BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
+    ),
+    "params": (
+        "DELETE FROM params USING (SELECT DISTINCT run_id FROM llmlens_rows) r WHERE params.run_id = r.run_id",
+        "INSERT INTO params BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
+    ),
+    "metrics": (
+        "INSERT INTO metrics BY NAME SELECT $source_id AS source_id, r.* FROM llmlens_rows r "
+        "WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.run_id AND m.key = r.key "
+        "AND m.step IS NOT DISTINCT FROM r.step AND m.seq IS NOT DISTINCT FROM r.seq)",
+    ),
     "rejects": ("INSERT INTO rejects BY NAME SELECT * FROM llmlens_rows",),
 }
 _CHILD_WRITES = (
@@ -79,9 +94,28 @@ _CHILD_WRITES = (
 
 
 def staged_rows(stager: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
-    """What the staged tables on ``stager`` add to the store, as Arrow tables by name (``spans``, the child tables
-    a loader staged, ``edges``, ``rejects``); duplicates of a span within the chunk keep the last."""
+    """What the staged tables on ``stager`` add to the store, as Arrow tables by name: ``spans``, the child tables
+    a loader staged, ``edges`` and ``logs`` for traces; ``runs``, ``params`` and ``metrics`` for run logs; and
+    ``rejects``. Duplicates of a span within the chunk keep the last."""
     staged = {row[0] for row in stager.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    rows = _span_rows(stager, staged) if "llmlens_stage_spans" in staged else {}
+    if "llmlens_stage_runs" in staged:
+        rows["runs"] = stager.sql("SELECT DISTINCT ON (run_id) * FROM llmlens_stage_runs").to_arrow_table()
+        rows["params"] = stager.sql("SELECT DISTINCT ON (run_id, key) * FROM llmlens_stage_params").to_arrow_table()
+        rows["metrics"] = stager.sql(_STAGED_METRICS).to_arrow_table()
+    rows["rejects"] = stager.sql("SELECT * FROM llmlens_stage_rejects").to_arrow_table()
+    return rows
+
+
+_STAGED_METRICS = """
+SELECT * FROM llmlens_stage_metrics
+QUALIFY row_number() OVER (PARTITION BY run_id, key, step, seq) = 1
+ORDER BY run_id, key, step, seq
+"""
+"""Metric points sorted as the ``metrics`` table keeps them; a point repeated within the file counts once."""
+
+
+def _span_rows(stager: duckdb.DuckDBPyConnection, staged: set[str]) -> dict[str, pa.Table]:
     stager.execute(_NEW_SPANS)
     rows = {"spans": stager.sql("SELECT * FROM llmlens_new_spans").to_arrow_table()}
     for table in CHILD_TABLES:
@@ -95,7 +129,6 @@ def staged_rows(stager: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
     ).to_arrow_table()
     if "llmlens_stage_logs" in staged:
         rows["logs"] = stager.sql(_STAGED_LOGS).to_arrow_table()
-    rows["rejects"] = stager.sql("SELECT * FROM llmlens_stage_rejects").to_arrow_table()
     return rows
 
 
@@ -106,11 +139,16 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
     The Arrow tables are read by name from this function's variables (DuckDB's replacement scan), not registered:
     a registered view would live, with its rows, until the file's transaction ends.
     """
+    written = rows.get("spans", _NO_SPANS)
     for table, table_rows in rows.items():
         statements = _WRITES.get(table) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
         for statement in statements:
-            _execute(con, statement, table_rows, rows["spans"], source_id)
-    otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
+            _execute(con, statement, table_rows, written, source_id)
+    if "spans" in rows:
+        otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
+
+
+_NO_SPANS = pa.table({"trace_id": pa.array([], pa.string()), "span_id": pa.array([], pa.string())})
 
 
 def _execute(
@@ -124,7 +162,7 @@ def _execute(
 def rows_added(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
     """Rows in the store that came from ``source_id``, per table."""
     added = {}
-    for table in ("spans", *CHILD_TABLES, "edges", "logs", "annotations"):
+    for table in ("spans", *CHILD_TABLES, "edges", "logs", "annotations", "runs", "params", "metrics"):
         row = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchall()[0]
         added[table] = int(row[0]) if row else 0
     return added
