@@ -82,3 +82,55 @@ def test_bad_state_files_are_rejected_with_their_place(tmp_path: Path) -> None:
         assert report.files[1].rejected == 1 and "log_history[1]" in lens.sql(
             "SELECT location FROM rejects WHERE reason LIKE '%not an object%'").location[0]  # fmt: skip
         assert _points(lens) == [("loss", 1, 1.0, 0)]  # the valid point loads; the text value is not a metric
+
+
+def _lightning_version(root: Path) -> Path:
+    """A CSVLogger version folder in the shape Lightning writes it: csv.DictWriter rows, one column per key seen,
+    empty cells for keys a call did not log, and hparams.yaml beside it."""
+    import csv
+
+    folder = root / "lightning_logs" / "version_3"
+    folder.mkdir(parents=True)
+    rows = [
+        {"epoch": 0, "step": 49, "train_loss": 0.91},
+        {"epoch": 0, "step": 99, "train_loss": 0.73},
+        {"epoch": 0, "step": 99, "val_loss": 0.70, "val/acc@1": 0.61},
+        {"epoch": 1, "step": 149, "train_loss": float("nan")},
+        {"epoch": 1, "step": 199, "train_loss": "0.5x"},  # a corrupt cell
+    ]
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    with (folder / "metrics.csv").open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    (folder / "hparams.yaml").write_text("lr: 0.001\nmodel:\n  layers: 4\n  dropout: 0.1\nname: baseline\n")
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "epoch=1-step=199.ckpt").write_bytes(b"\x80\x04\x95 not a log")
+    return folder
+
+
+def test_a_lightning_csv_run_unpivots_with_params_and_a_located_reject(tmp_path: Path) -> None:
+    folder = _lightning_version(tmp_path)
+    with llmlens.open(":memory:") as lens:
+        report = lens.load(tmp_path / "lightning_logs", progress=False)  # the folder: configs and checkpoints too
+        formats = {Path(f.path).name: (f.format, f.status) for f in report.files}
+        assert formats["metrics.csv"] == ("lightning-csv", "partly")
+        assert formats["hparams.yaml"][1] == formats["epoch=1-step=199.ckpt"][1] == "skipped"
+        points = _points(lens)
+        assert len(points) == 10 and ("val/acc@1", 99, 0.61, 2) in points
+        assert math.isnan(next(p[2] for p in points if p[0] == "train_loss" and p[1] == 149))
+        reject = lens.con.execute("SELECT location, reason, line FROM rejects").fetchall()
+        assert reject == [("line 6, column train_loss", "not a number: 0.5x", 6)]
+        assert lens.con.execute("SELECT run_id, project, name FROM runs").fetchall() == [
+            (f"lightning:{folder}", "lightning_logs", "lightning_logs/version_3")
+        ]
+        params = dict(lens.con.execute("SELECT key, value FROM params").fetchall())
+        assert params == {"lr": "0.001", "model.layers": "4", "model.dropout": "0.1", "name": "baseline"}
+
+
+def test_a_file_named_outright_must_be_a_known_format(tmp_path: Path) -> None:
+    import pytest
+
+    folder = _lightning_version(tmp_path)
+    with llmlens.open(":memory:") as lens, pytest.raises(llmlens.LensError, match="cannot tell the format"):
+        lens.load(folder / "hparams.yaml", progress=False)

@@ -21,7 +21,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
-from llmlens.loaders import hf_trainer, openai_log, otel_console, otlp_json, otlp_proto
+from llmlens.loaders import hf_trainer, lightning_csv, openai_log, otel_console, otlp_json, otlp_proto
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
@@ -65,6 +65,7 @@ FORMATS: dict[str, Format] = {
     otlp_proto.NAME: Format(whole_file(otlp_proto.read), otlp_json.stage),
     openai_log.NAME: Format(whole_file(openai_log.read), openai_log.stage),
     hf_trainer.NAME: Format(whole_file(hf_trainer.read), hf_trainer.stage),
+    lightning_csv.NAME: Format(whole_file(lightning_csv.read), lightning_csv.stage),
 }
 """Every format llmlens reads, by name. JSON Lines of OTLP are read and staged a chunk at a time (each chunk's
 spans are written before the next is read), so memory stays bounded however large the file."""
@@ -90,31 +91,44 @@ def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, 
     if format is not None and format not in FORMATS:
         raise LoadError(f"unknown format {format!r}; llmlens reads: {', '.join(sorted(FORMATS))}")
     files = expand(paths)
+    named = {Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().is_file()}
     sizes = [path.stat().st_size for path in files]
     report = LoadReport()
     show = progress and (len(files) > 1 or sum(sizes) > CHUNK_BYTES)
     with tqdm(total=sum(sizes), desc="llmlens load", unit="B", unit_scale=True, disable=not show) as bar:
         done = 0
         for path, size in zip(files, sizes, strict=True):
-            report.files.append(_load_file(lens, path, format, bar.update))
+            report.files.append(_load_file(lens, path, format, bar.update, named=path in named))
             done += size
             bar.update(done - bar.n)  # skipped files count as read
     return report
 
 
-def _load_file(lens: Lens, path: Path, forced: str | None, advance: Callable[[int], object]) -> FileReport:
+def _load_file(
+    lens: Lens, path: Path, forced: str | None, advance: Callable[[int], object], *, named: bool = True
+) -> FileReport:
+    """Load one file. A file found in a folder (``named=False``) whose format is not recognised is skipped, as
+    run folders hold configs and checkpoints beside the logs; a file named outright is an error then."""
     started = time.perf_counter()
     try:
-        head, digest, size = _head_and_digest(path)
-        name = forced or sniff(head) or (otlp_proto.NAME if otlp_proto.looks_like(path.read_bytes()) else None)
+        with path.open("rb") as file:
+            head = file.read(SNIFF_BYTES)
+        size = path.stat().st_size
+        name = forced or sniff(head)
+        if name is None and otlp_proto.could_be(head, size):
+            name = otlp_proto.NAME if otlp_proto.looks_like(path.read_bytes()) else None
+        if name is None and not named:
+            seconds = time.perf_counter() - started
+            return FileReport(str(path), "", skipped="not a format llmlens reads", seconds=seconds)
+        if name is None:
+            shown = excerpt(head[:80]).replace("\n", " ")
+            raise LoadError(
+                f"cannot tell the format of {path} (it starts with {shown!r}). "
+                f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
+            )
+        digest = _digest(path)
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror or error}") from error
-    if name is None:
-        shown = excerpt(head[:80]).replace("\n", " ")
-        raise LoadError(
-            f"cannot tell the format of {path} (it starts with {shown!r}). "
-            f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
-        )
     previous = lens.con.execute(
         "SELECT source_id FROM sources WHERE content_hash = ? AND format = ? ORDER BY source_id DESC LIMIT 1",
         [digest, name],
@@ -128,14 +142,13 @@ def _load_file(lens: Lens, path: Path, forced: str | None, advance: Callable[[in
     return load_records(lens.con, source, chunks, started=started, advance=advance)
 
 
-def _head_and_digest(path: Path) -> tuple[bytes, str, int]:
-    digest, size, head = hashlib.sha256(), 0, b""
+def _digest(path: Path) -> str:
+    """sha256 of the file's bytes, read 16 MB at a time."""
+    digest = hashlib.sha256()
     with path.open("rb") as file:
         while block := file.read(16 * 1024 * 1024):
-            head = head or block[:SNIFF_BYTES]
             digest.update(block)
-            size += len(block)
-    return head, digest.hexdigest(), size
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,23 @@ def messages(data: bytes) -> list[tuple[int, Message]] | None:
     return found if found and offset == len(data) else None
 
 
+MAX_BYTES = 1024**3
+"""Protobuf files above this size are not tried as OTLP unless ``format=`` says so (a folder of run logs may hold
+checkpoints of many GB, and telling protobuf apart takes parsing the whole file)."""
+
+
+def could_be(head: bytes, size: int) -> bool:
+    """Whether a file starting with ``head`` is worth parsing as OTLP protobuf: not text, not too large, and
+    starting with the request's first field (tag 0x0a), or with a 4-byte size and then that field.
+
+    >>> could_be(b"\\x0a\\x05", 7), could_be(b"{\\"a\\": 1}", 8), could_be(b"\\x00\\x00\\x00\\x05\\x0a", 9)
+    (True, False, True)
+    """
+    if not head or size > MAX_BYTES or _is_text(head[:4096]):
+        return False
+    return head[0] == 0x0A or (len(head) > 4 and head[4] == 0x0A)
+
+
 def looks_like(data: bytes) -> bool:
     """True when ``data`` parses as OTLP trace or log requests (see :func:`request`)."""
     return bool(data) and not _is_text(data[:4096]) and messages(data) is not None
