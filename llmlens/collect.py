@@ -245,7 +245,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         collector = self.server.collector
         try:
             body, content_type = self._read_request(collector)
-            collector.accept(body, content_type, self.path.split("?", 1)[0])
+            collector.accept(body, content_type, self._endpoint)
         except _RefusedError as refusal:
             return self._refuse(refusal.status, str(refusal), drain=refusal.drain)
         except ValueError as error:  # includes JSON and UTF-8 decoding errors
@@ -255,9 +255,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._refuse(405, f"POST OTLP traces to {TRACES_PATH} and logs to {LOGS_PATH}", drain=True)
 
+    @property
+    def _endpoint(self) -> str:
+        """The request's path without its query string."""
+        return self.path.split("?", 1)[0]
+
     def _read_request(self, collector: Collector) -> tuple[bytes, str]:
         """The decompressed body and its content type, or a refusal with its HTTP status."""
-        if self.path.split("?", 1)[0] not in (TRACES_PATH, LOGS_PATH):
+        if self._endpoint not in (TRACES_PATH, LOGS_PATH):
             raise _RefusedError(404, f"llmlens receives traces at {TRACES_PATH} and logs at {LOGS_PATH}", drain=True)
         expected = f"Bearer {collector.token}".encode()
         if collector.token is not None and not hmac.compare_digest(

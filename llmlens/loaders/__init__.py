@@ -25,7 +25,7 @@ from llmlens.loaders import hf_trainer, lightning_csv, openai_log, otel_console,
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
-from llmlens.loaders.spans import STAGED_REJECTS, drop_staging, rows_added, staged_rows, write_staged
+from llmlens.loaders.writes import STAGED_REJECTS, drop_staging, rows_added, staged_rows, write_staged
 
 if TYPE_CHECKING:
     from llmlens.lens import Lens

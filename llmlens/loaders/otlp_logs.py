@@ -3,7 +3,7 @@
 OpenTelemetry's GenAI instrumentations (``opentelemetry-instrumentation-openai-v2`` among them) emit the
 conversation as *log records* named ``gen_ai.system.message``, ``gen_ai.user.message``, ``gen_ai.choice`` ...,
 linked to the LLM span by trace and span id, while the span itself carries no content. Every record is kept in
-``logs``; :data:`MESSAGES_FROM_LOGS` then gives a span without messages of its own the messages of its events,
+``logs``; :func:`write_messages` then gives a span without messages of its own the messages of its events,
 and ``gen_ai.evaluation.result`` events become annotations.
 
 A file or request holds trace data or log data; both go through the ``otlp-json`` staging, and the records that
@@ -128,12 +128,11 @@ SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS
        CAST(llmlens_plain_anyvalue(CAST(record.body AS VARCHAR)) AS JSON) AS body,
        CAST(llmlens_plain_anyvalue(CAST(to_json({'kvlistValue': {'values': coalesce(record.attributes, [])}})
                                         AS VARCHAR)) AS JSON) AS attributes,
-       resource
+       resource,
+       -- ids given but unreadable (a record without ids is a plain log, and fine)
+       (llmlens_id(record.traceId, 32) IS NULL AND coalesce(record.traceId, '') <> '')
+           OR (llmlens_id(record.spanId, 16) IS NULL AND coalesce(record.spanId, '') <> '') AS bad_id
 FROM records;
-
-ALTER TABLE llmlens_stage_logs ADD COLUMN bad_id BOOLEAN;
-UPDATE llmlens_stage_logs SET bad_id = (trace_id IS NULL AND coalesce(record.traceId, '') <> '')
-                                    OR (span_id IS NULL AND coalesce(record.spanId, '') <> '');
 
 INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
 SELECT $source_id, 'line ' || line || ', log record ' || coalesce(event_name, '?'), line, byte_offset,
@@ -229,3 +228,39 @@ def write_messages(con: duckdb.DuckDBPyConnection, spans: pa.Table, logs: pa.Tab
     run_script(con, LOG_EVENTS)
     run_script(con, genai_events.EVENT_MESSAGES)
     run_script(con, WRITE)
+
+
+STAGED = """
+SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_logs
+QUALIFY row_number() OVER (PARTITION BY trace_id, span_id, event_name, time, observed_time, CAST(body AS VARCHAR),
+                                        CAST(attributes AS VARCHAR) ORDER BY seq) = 1
+"""
+"""The staged log records to write; a record repeated within the chunk counts once."""
+
+_NEW_LOGS = (
+    "FROM llmlens_rows r WHERE NOT EXISTS (SELECT 1 FROM logs l WHERE l.trace_id IS NOT DISTINCT FROM r.trace_id "
+    "AND l.span_id IS NOT DISTINCT FROM r.span_id AND l.event_name IS NOT DISTINCT FROM r.event_name "
+    "AND l.time IS NOT DISTINCT FROM r.time AND l.observed_time IS NOT DISTINCT FROM r.observed_time "
+    "AND CAST(l.body AS VARCHAR) IS NOT DISTINCT FROM CAST(r.body AS VARCHAR) "
+    "AND CAST(l.attributes AS VARCHAR) IS NOT DISTINCT FROM CAST(r.attributes AS VARCHAR))"
+)
+"""The staged log records not in the store yet: a record seen before (an overlapping export) adds nothing."""
+
+WRITES = (
+    # annotations first: they come from the records not stored yet, which the next statement stores
+    "INSERT INTO annotations (source_id, target_kind, target_id, name, label, score, note, annotator, "
+    "annotator_kind, created_at, metadata) "
+    "SELECT $source_id, CASE WHEN r.span_id IS NOT NULL THEN 'span' ELSE 'trace' END, "
+    "coalesce(r.span_id, r.trace_id), coalesce(json_extract_string(r.attributes, '$.\"gen_ai.evaluation.name\"'), "
+    "'evaluation'), json_extract_string(r.attributes, '$.\"gen_ai.evaluation.score.label\"'), "
+    "TRY_CAST(json_extract_string(r.attributes, '$.\"gen_ai.evaluation.score.value\"') AS DOUBLE), "
+    "json_extract_string(r.attributes, '$.\"gen_ai.evaluation.explanation\"'), "
+    "coalesce(json_extract_string(r.resource, '$.\"otel.scope.name\"'), 'opentelemetry'), 'check', "
+    "coalesce(r.time, r.observed_time, now()), json_object('trace_id', r.trace_id, "
+    "'response_id', json_extract_string(r.attributes, '$.\"gen_ai.response.id\"')) "
+    + _NEW_LOGS
+    + " AND r.event_name = 'gen_ai.evaluation.result' AND coalesce(r.span_id, r.trace_id) IS NOT NULL",
+    "INSERT INTO logs BY NAME SELECT $source_id AS source_id, r.* " + _NEW_LOGS,
+)
+"""How staged log records are written (``llmlens_rows``): evaluation events become annotations, then the records
+not stored yet are stored."""

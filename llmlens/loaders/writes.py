@@ -1,4 +1,5 @@
-"""Writing staged spans into the store: the latest version of a span wins, and its old child rows go with it.
+"""Writing staged rows into the store: spans (the latest version of a span wins, and its old child rows go with
+it), log records, runs, params and metrics.
 
 Staging runs on its own connection, outside the file's transaction, so its temporary tables are freed chunk by
 chunk; what is to be written is handed over as Arrow tables (:func:`staged_rows`) and written inside the file's
@@ -24,25 +25,10 @@ SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_spans
 QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) = 1
 """
 
-_STAGED_LOGS = """
-SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_logs
-QUALIFY row_number() OVER (PARTITION BY trace_id, span_id, event_name, time, observed_time, CAST(body AS VARCHAR),
-                                        CAST(attributes AS VARCHAR) ORDER BY seq) = 1
-"""
-
 _CHILD_ROWS = """
 SELECT s.trace_id, s.span_id, c.* EXCLUDE (n)
 FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order}
 """
-
-_NEW_LOGS = (
-    "FROM llmlens_rows r WHERE NOT EXISTS (SELECT 1 FROM logs l WHERE l.trace_id IS NOT DISTINCT FROM r.trace_id "
-    "AND l.span_id IS NOT DISTINCT FROM r.span_id AND l.event_name IS NOT DISTINCT FROM r.event_name "
-    "AND l.time IS NOT DISTINCT FROM r.time AND l.observed_time IS NOT DISTINCT FROM r.observed_time "
-    "AND CAST(l.body AS VARCHAR) IS NOT DISTINCT FROM CAST(r.body AS VARCHAR) "
-    "AND CAST(l.attributes AS VARCHAR) IS NOT DISTINCT FROM CAST(r.attributes AS VARCHAR))"
-)
-"""The staged log records not in the store yet: a record seen before (an overlapping export) adds nothing."""
 
 _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new spans, `llmlens_rows` the table's rows
     "spans": (
@@ -54,22 +40,7 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
         "WHERE edges.via_trace_id = s.trace_id AND edges.via_span_id = s.span_id",
         "INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
     ),
-    "logs": (
-        # annotations first: they come from the records not stored yet, which the next statement stores
-        "INSERT INTO annotations (source_id, target_kind, target_id, name, label, score, note, annotator, "
-        "annotator_kind, created_at, metadata) "
-        "SELECT $source_id, CASE WHEN r.span_id IS NOT NULL THEN 'span' ELSE 'trace' END, "
-        "coalesce(r.span_id, r.trace_id), coalesce(json_extract_string(r.attributes, '$.\"gen_ai.evaluation.name\"'), "
-        "'evaluation'), json_extract_string(r.attributes, '$.\"gen_ai.evaluation.score.label\"'), "
-        "TRY_CAST(json_extract_string(r.attributes, '$.\"gen_ai.evaluation.score.value\"') AS DOUBLE), "
-        "json_extract_string(r.attributes, '$.\"gen_ai.evaluation.explanation\"'), "
-        "coalesce(json_extract_string(r.resource, '$.\"otel.scope.name\"'), 'opentelemetry'), 'check', "
-        "coalesce(r.time, r.observed_time, now()), json_object('trace_id', r.trace_id, "
-        "'response_id', json_extract_string(r.attributes, '$.\"gen_ai.response.id\"')) "
-        + _NEW_LOGS
-        + " AND r.event_name = 'gen_ai.evaluation.result' AND coalesce(r.span_id, r.trace_id) IS NOT NULL",
-        "INSERT INTO logs BY NAME SELECT $source_id AS source_id, r.* " + _NEW_LOGS,
-    ),
+    "logs": otlp_logs.WRITES,
     # a run's row and params are replaced by the latest load of it; its points accumulate, each point once
     # (a later checkpoint or an overlapping export repeats earlier points)
     "runs": (
@@ -128,7 +99,7 @@ def _span_rows(stager: duckdb.DuckDBPyConnection, staged: set[str]) -> dict[str,
         edges if "llmlens_stage_edges" in staged else "SELECT * EXCLUDE (source_id) FROM edges LIMIT 0"
     ).to_arrow_table()
     if "llmlens_stage_logs" in staged:
-        rows["logs"] = stager.sql(_STAGED_LOGS).to_arrow_table()
+        rows["logs"] = stager.sql(otlp_logs.STAGED).to_arrow_table()
     return rows
 
 
