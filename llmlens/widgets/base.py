@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import os
@@ -17,6 +18,7 @@ from llmlens.errors import LensError
 STATIC = "static"
 
 
+@functools.cache
 def bundle(name: str) -> str:
     """The built front-end module ``llmlens/static/<name>.js`` as text; a clear error when it was never built.
 
@@ -27,7 +29,7 @@ def bundle(name: str) -> str:
     if not path.is_file():
         raise LensError(
             f"the widget bundle {name}.js is not built. Install llmlens with pip (which builds it), or run "
-            "`npm ci && npm run build` in widgets-js/."
+            "`npm install && npm run build` in widgets-js/."
         )
     return path.read_text(encoding="utf-8")
 

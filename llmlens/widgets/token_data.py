@@ -200,21 +200,33 @@ that token was not among its alternatives)."""
 def _output(data: TokenData) -> tuple[pa.Table, pa.Table]:
     """The output tokens of choice 0, with their alternatives re-indexed from 0."""
     tokens = data.tokens
-    mask = pc.and_(pc.equal(tokens["side"], "output"), pc.equal(tokens["choice"], 0))
-    chosen = tokens.filter(mask)
+    chosen = tokens.filter(pc.and_(pc.equal(tokens["side"], "output"), pc.equal(tokens["choice"], 0)))
     if not chosen.num_rows:
         return chosen, data.alternatives.slice(0, 0)
     first, last = chosen["alt_start"][0].as_py(), chosen["alt_end"][-1].as_py()
-    shift = pc.subtract(chosen["alt_start"], first)
-    chosen = chosen.set_column(5, "alt_start", shift).set_column(6, "alt_end", pc.subtract(chosen["alt_end"], first))
-    return chosen, data.alternatives.slice(first, last - first)
+    return _shift_alternatives(chosen, -first), data.alternatives.slice(first, last - first)
+
+
+def _shift_alternatives(tokens: pa.Table, by: int) -> pa.Table:
+    """``tokens`` with their ``alt_start``/``alt_end`` moved by ``by`` (alternatives sliced or concatenated)."""
+    for name in ("alt_start", "alt_end"):
+        moved = pc.add(tokens[name], by).cast(pa.int32())
+        tokens = tokens.set_column(tokens.schema.get_field_index(name), name, moved)
+    return tokens
+
+
+def token_bytes(token: str | None, raw: bytes | None) -> bytes:
+    """A token's bytes: as sent, else its text encoded (bytes are the truth when there are any)."""
+    return raw if raw is not None else (token or "").encode()
+
+
+def token_text(token: str | None, raw: bytes | None) -> str | None:
+    """A token's text: as the provider spelled it, else its bytes decoded (split characters show as U+FFFD)."""
+    return token if token is not None or raw is None else raw.decode("utf-8", errors="replace")
 
 
 def _sequence(tokens: pa.Table) -> list[bytes]:
-    return [
-        b if b is not None else (t or "").encode()
-        for t, b in zip(tokens["token"].to_pylist(), tokens["bytes"].to_pylist(), strict=True)
-    ]
+    return [token_bytes(t, b) for t, b in zip(tokens["token"].to_pylist(), tokens["bytes"].to_pylist(), strict=True)]
 
 
 def _logprob_of(target: bytes, alternatives: pa.Table, tokens: pa.Table, i: int) -> float:
@@ -224,7 +236,7 @@ def _logprob_of(target: bytes, alternatives: pa.Table, tokens: pa.Table, i: int)
     start, end = tokens["alt_start"][i].as_py(), tokens["alt_end"][i].as_py()
     window = alternatives.slice(start, end - start)
     for token, raw, logprob in zip(*(window[c].to_pylist() for c in ("token", "bytes", "logprob")), strict=True):
-        if (raw if raw is not None else (token or "").encode()) == target:
+        if token_bytes(token, raw) == target:
             return float(logprob)
     return math.nan
 
@@ -257,11 +269,9 @@ def diff_tokens(a: TokenData, b: TokenData) -> tuple[TokenData, pa.Table]:
     alignment = pa.Table.from_pylist(
         [dict(zip(ALIGNMENT_SCHEMA.names, row, strict=True)) for row in rows], schema=ALIGNMENT_SCHEMA
     )
-    offset = a_alts.num_rows
-    b_shifted = b_tokens.set_column(1, "choice", pa.array([1] * b_tokens.num_rows, pa.int32()))
-    b_shifted = b_shifted.set_column(5, "alt_start", pc.add(b_tokens["alt_start"], offset).cast(pa.int32()))
-    b_shifted = b_shifted.set_column(6, "alt_end", pc.add(b_tokens["alt_end"], offset).cast(pa.int32()))
-    tokens = pa.concat_tables([a_tokens.cast(TOKEN_SCHEMA), b_shifted.cast(TOKEN_SCHEMA)])
+    b_second = b_tokens.set_column(1, "choice", pa.array([1] * b_tokens.num_rows, pa.int32()))
+    b_second = _shift_alternatives(b_second, a_alts.num_rows)
+    tokens = pa.concat_tables([a_tokens.cast(TOKEN_SCHEMA), b_second.cast(TOKEN_SCHEMA)])
     alternatives = pa.concat_tables([a_alts, b_alts])
     messages = [m for m in a.messages if m["side"] == "input"]
     return TokenData(tokens, alternatives, messages, f"{a.title or 'a'} vs {b.title or 'b'}"), alignment

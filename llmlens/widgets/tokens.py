@@ -16,6 +16,7 @@ from llmlens.widgets.token_data import (
     ipc_bytes,
     response_tokens,
     span_tokens,
+    token_text,
 )
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class TokenView(Widget):
     def tokens(self) -> pd.DataFrame:
         """The tokens shown, one row each (side, choice, token, bytes, logprob and alternative range)."""
         table = self._data.tokens
-        texts = [_text(t, b) for t, b in zip(table["token"].to_pylist(), table["bytes"].to_pylist(), strict=True)]
+        texts = [token_text(t, b) for t, b in zip(table["token"].to_pylist(), table["bytes"].to_pylist(), strict=True)]
         frame: pd.DataFrame = table.set_column(
             table.schema.get_field_index("token"), "token", pa.array(texts)
         ).to_pandas()
@@ -133,10 +134,7 @@ class TokenView(Widget):
             return None
         row = self._data.tokens.slice(self.selected, 1).to_pylist()[0]
         alternatives = self._data.alternatives.slice(row["alt_start"], row["alt_end"] - row["alt_start"])
-        row["alternatives"] = [{**alt, "token": _text(alt["token"], alt["bytes"])} for alt in alternatives.to_pylist()]
-        return {**row, "token": _text(row["token"], row["bytes"])}
-
-
-def _text(token: str | None, data: bytes | None) -> str | None:
-    """A token's text: as the provider spelled it, else its bytes decoded (split characters show as U+FFFD)."""
-    return token if token is not None or data is None else data.decode("utf-8", errors="replace")
+        row["alternatives"] = [
+            {**alt, "token": token_text(alt["token"], alt["bytes"])} for alt in alternatives.to_pylist()
+        ]
+        return {**row, "token": token_text(row["token"], row["bytes"])}
