@@ -31,11 +31,11 @@ SELECT regexp_replace(uri, '[/\\][^/\\]*$', '') AS folder FROM llmlens_source;
 
 CREATE OR REPLACE TEMP TABLE llmlens_csv_cells AS
 SELECT r.line, r.byte_offset, CAST(r.line - 2 AS BIGINT) AS seq, c.i, h.columns[c.i] AS key, trim(c.cell) AS cell,
-       trim(string_split(r.text, ',')[list_position(h.columns, 'step')]) AS step_text
-FROM llmlens_records r, llmlens_csv_header h,
-     LATERAL (SELECT unnest(string_split(r.text, ',')) AS cell,
-                     generate_subscripts(string_split(r.text, ','), 1) AS i) c
-WHERE r.line > (SELECT min(line) FROM llmlens_records);
+       trim(r.cells[list_position(h.columns, 'step')]) AS step_text
+FROM (SELECT line, byte_offset, string_split(text, ',') AS cells FROM llmlens_records
+      WHERE line > (SELECT min(line) FROM llmlens_records)) r,
+     llmlens_csv_header h,
+     LATERAL (SELECT unnest(r.cells) AS cell, generate_subscripts(r.cells, 1) AS i) c;
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_metrics AS
 SELECT 'lightning:' || (SELECT folder FROM llmlens_csv_run) AS run_id, key,

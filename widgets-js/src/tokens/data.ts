@@ -77,11 +77,16 @@ export class Tokens {
     return runs;
   }
 
+  /** Index of the run (side and choice) that token i belongs to, -1 for none. */
+  runOf(i: number): number {
+    return this.runs.findIndex(([start, end]) => i >= start && i < end);
+  }
+
   /** Token i decoded (the tokens before it in its run are decoded first: split characters need them). */
   piece(i: number): Piece {
     const known = this.pieces[i];
     if (known) return known;
-    const g = this.runs.findIndex(([start, end]) => i >= start && i < end);
+    const g = this.runOf(i);
     const run = this.runs[g];
     const decoder = this.decoders[g];
     if (!run || !decoder) return { text: "", lossy: false, continued: false };

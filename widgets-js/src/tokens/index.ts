@@ -5,7 +5,7 @@ import { bindKeys } from "../lib/keys";
 import { applyTheme } from "../lib/theme";
 import { type LazyBlocks, lazyBlocks } from "../lib/virtual";
 import { Diff, type Model, Tokens } from "./data";
-import type { Mode } from "./model";
+import { lowCut, type Mode } from "./model";
 import { buildBlock, detail, divergence, statsLine } from "./parts";
 import { TOKENS_CSS } from "./style";
 
@@ -117,7 +117,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
   const select = (i: number, reveal: boolean) => {
     for (const old of root.querySelectorAll(".ll-selected")) old.classList.remove("ll-selected");
     if (i >= 0 && reveal) {
-      const group = groups.findIndex(([s, e]) => i >= s && i < e);
+      const group = data.runOf(i);
       const range = groups[group];
       if (range) blocks[group]?.reveal(i - range[0]);
     }
@@ -135,7 +135,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     if (target?.dataset.i) select(Number(target.dataset.i), false);
   });
 
-  const cut = Math.log(threshold) - 1e-6;
+  const cut = lowCut(threshold);
   const low: number[] = [];
   for (let i = 0; i < data.count; i++) if ((data.logprob[i] ?? 0) < cut) low.push(i);
   const step = (forward: boolean) => {

@@ -68,12 +68,18 @@ export interface Stats {
   lowConfidence: number;
 }
 
+/** The logprob under which a token counts as low-confidence for `threshold` probability (float32 logprobs sit a
+ * hair off the float64 threshold, so the cut leaves them room). */
+export function lowCut(threshold: number): number {
+  return Math.log(threshold) - 1e-6;
+}
+
 /** Mean logprob, perplexity and count of tokens under `threshold` probability in [start, end). */
 export function stats(logprobs: ArrayLike<number>, start: number, end: number, threshold: number): Stats {
   let sum = 0;
   let known = 0;
   let low = 0;
-  const cut = Math.log(threshold) - 1e-6; // float32 logprobs sit a hair off the float64 threshold
+  const cut = lowCut(threshold);
   for (let i = start; i < end; i++) {
     const lp = logprobs[i] as number;
     if (!Number.isFinite(lp)) continue;
