@@ -25,7 +25,7 @@ from llmlens.loaders import hf_trainer, lightning_csv, openai_log, otel_console,
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
-from llmlens.loaders.writes import STAGED_REJECTS, drop_staging, rows_added, staged_rows, write_staged
+from llmlens.loaders.writes import STAGED_REJECTS, drop_staging, metric_notes, rows_added, staged_rows, write_staged
 
 if TYPE_CHECKING:
     from llmlens.lens import Lens
@@ -39,10 +39,17 @@ Chunks = Iterator[tuple[Records, int]]
 
 @dataclass(frozen=True)
 class Format:
-    """How to read a format: split a file into records (chunk by chunk), then stage them with SQL."""
+    """How to read a format: split a file into records (chunk by chunk), then stage them with SQL.
+
+    Text formats give records of (line, byte_offset, text), which the stage reads as ``llmlens_records``; binary
+    formats decode their records in ``read`` and give a table of their own shape, read as ``llmlens_records_arrow``.
+    ``covers`` names the other files a file is read with (a run folder's params and metric files): they count in
+    its content hash, and a folder walk does not load them on their own.
+    """
 
     read: Callable[[Path], Chunks]
     stage: Callable[[duckdb.DuckDBPyConnection, int], None]
+    covers: Callable[[Path], list[Path]] | None = None
 
 
 def whole_file(read: Callable[[bytes], Records]) -> Callable[[Path], Chunks]:
@@ -92,41 +99,60 @@ def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, 
         raise LoadError(f"unknown format {format!r}; llmlens reads: {', '.join(sorted(FORMATS))}")
     files = expand(paths)
     named = {Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().is_file()}
-    sizes = [path.stat().st_size for path in files]
+    planned = [(path, _format_of(path, format, named=path in named)) for path in files]
+    covered = {other for path, name in planned if name and FORMATS[name].covers for other in _covers(path, name)}
+    planned = [(path, name) for path, name in planned if path not in covered or path in named]
+    sizes = [path.stat().st_size for path, _ in planned]
     report = LoadReport()
-    show = progress and (len(files) > 1 or sum(sizes) > CHUNK_BYTES)
+    show = progress and (len(planned) > 1 or sum(sizes) > CHUNK_BYTES)
     with tqdm(total=sum(sizes), desc="llmlens load", unit="B", unit_scale=True, disable=not show) as bar:
         done = 0
-        for path, size in zip(files, sizes, strict=True):
-            report.files.append(_load_file(lens, path, format, bar.update, named=path in named))
+        for (path, name), size in zip(planned, sizes, strict=True):
+            report.files.append(_load_file(lens, path, name, bar.update, forced=format is not None))
             done += size
             bar.update(done - bar.n)  # skipped files count as read
     return report
 
 
-def _load_file(
-    lens: Lens, path: Path, forced: str | None, advance: Callable[[int], object], *, named: bool = True
-) -> FileReport:
-    """Load one file. A file found in a folder (``named=False``) whose format is not recognised is skipped, as
-    run folders hold configs and checkpoints beside the logs; a file named outright is an error then."""
-    started = time.perf_counter()
+def _format_of(path: Path, forced: str | None, *, named: bool) -> str | None:
+    """The format of ``path``: forced, else sniffed from its first bytes. A file found in a folder whose format is
+    not recognised gives None (run folders hold configs and checkpoints beside the logs); a file named outright is
+    an error then."""
+    if forced:
+        return forced
     try:
         with path.open("rb") as file:
             head = file.read(SNIFF_BYTES)
-        size = path.stat().st_size
-        name = forced or sniff(head)
-        if name is None and otlp_proto.could_be(head, size):
+        name = sniff(head)
+        if name is None and otlp_proto.could_be(head, path.stat().st_size):
             name = otlp_proto.NAME if otlp_proto.looks_like(path.read_bytes()) else None
-        if name is None and not named:
-            seconds = time.perf_counter() - started
-            return FileReport(str(path), "", skipped="not a format llmlens reads", seconds=seconds)
-        if name is None:
-            shown = excerpt(head[:80]).replace("\n", " ")
-            raise LoadError(
-                f"cannot tell the format of {path} (it starts with {shown!r}). "
-                f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
-            )
-        digest = _digest(path)
+    except OSError as error:
+        raise LoadError(f"cannot read {path}: {error.strerror or error}") from error
+    if name is None and named:
+        shown = excerpt(head[:80]).replace("\n", " ")
+        raise LoadError(
+            f"cannot tell the format of {path} (it starts with {shown!r}). "
+            f"llmlens reads: {', '.join(sorted(FORMATS))}; pass format=... to force one."
+        )
+    return name
+
+
+def _covers(path: Path, name: str) -> list[Path]:
+    """The files read with ``path`` (resolved), for a format that reads a folder's files together."""
+    covers = FORMATS[name].covers
+    return [other.resolve() for other in covers(path)] if covers else []
+
+
+def _load_file(
+    lens: Lens, path: Path, name: str | None, advance: Callable[[int], object], *, forced: bool = False
+) -> FileReport:
+    """Load one file of format ``name``; a file of no known format (None) is skipped."""
+    started = time.perf_counter()
+    if name is None:
+        return FileReport(str(path), "", skipped="not a format llmlens reads", seconds=time.perf_counter() - started)
+    try:
+        size = path.stat().st_size
+        digest = _digest([path, *_covers(path, name)])
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror or error}") from error
     previous = lens.con.execute(
@@ -137,17 +163,20 @@ def _load_file(
         report = FileReport(str(path), name, skipped=f"same content already loaded as source {previous[0][0]}")
         report.seconds = time.perf_counter() - started
         return report
-    source = Source(str(path), name, digest, size, forced=forced is not None)
+    source = Source(str(path), name, digest, size, forced=forced)
     chunks = FORMATS[name].read(path)
     return load_records(lens.con, source, chunks, started=started, advance=advance)
 
 
-def _digest(path: Path) -> str:
-    """sha256 of the file's bytes, read 16 MB at a time."""
+def _digest(paths: list[Path]) -> str:
+    """sha256 of the files' bytes (the file, then the files read with it, each with its name), 16 MB at a time."""
     digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while block := file.read(16 * 1024 * 1024):
-            digest.update(block)
+    for number, path in enumerate(paths):
+        if number:
+            digest.update(b"\0" + os.path.relpath(path, paths[0].parent).encode() + b"\0")
+        with path.open("rb") as file:
+            while block := file.read(16 * 1024 * 1024):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -241,6 +270,7 @@ def _load_chunks(
             [source_id],
         ).fetchall()[0]
         report.rejected, report.reasons = (int(rejects[0]), list(rejects[1] or []))
+        report.notes = metric_notes(con, source_id) if report.rows_added.get("metrics") else []
         report.seconds = time.perf_counter() - started
         con.execute(
             "UPDATE sources SET rows_added = ?::MAP(VARCHAR, BIGINT), rows_rejected = ?, seconds = ? "
@@ -259,7 +289,8 @@ def _stage(stager: duckdb.DuckDBPyConnection, source: Source, source_id: int, re
     """Stage one chunk's records on ``stager``; return what it adds to the store, as Arrow tables."""
     stager.register("llmlens_records_arrow", records.table)
     try:
-        stager.execute(RECORDS_VIEW)
+        if "text" in records.table.column_names:
+            stager.execute(RECORDS_VIEW)
         # where the records came from, for formats whose ids depend on it (a run is the folder of its files)
         stager.execute("CREATE OR REPLACE TEMP TABLE llmlens_source AS SELECT ?::VARCHAR AS uri", [source.uri])
         stager.execute(STAGED_REJECTS)

@@ -17,6 +17,8 @@ class FileReport:
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
     skipped: str = ""
+    notes: list[str] = field(default_factory=list)
+    """Things to know about what loaded, e.g. NaN points kept, points superseded by a restart."""
 
     @property
     def status(self) -> str:
@@ -57,12 +59,14 @@ class LoadReport:
         lines = []
         for report in self.files:
             added = ", ".join(f"{rows:,} {table}" for table, rows in report.rows_added.items() if rows) or "nothing"
+            first = len(lines)
             lines.append(f"{report.path} [{report.format or '?'}] {report.status}: {added}")
             if report.skipped:
                 lines.append(f"    {report.skipped}")
             if report.rejected:
                 lines.append(f"    {report.rejected:,} records rejected, e.g. " + "; ".join(report.reasons[:3]))
-            lines[-1 if not report.rejected and not report.skipped else -2] += f" ({report.seconds:.2f} s)"
+            lines += [f"    {note}" for note in report.notes]
+            lines[first] += f" ({report.seconds:.2f} s)"
         return "\n".join(lines) or "no files"
 
     def __repr__(self) -> str:
@@ -72,7 +76,7 @@ class LoadReport:
         rows = []
         for r in self.files:
             added = ", ".join(f"{n:,} {t}" for t, n in r.rows_added.items() if n) or "nothing"
-            why = r.skipped or "; ".join(r.reasons[:3])
+            why = "; ".join([r.skipped, *r.reasons[:3], *r.notes]).strip("; ")
             rows.append(
                 "<tr>"
                 + "".join(

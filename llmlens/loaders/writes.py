@@ -30,6 +30,28 @@ SELECT s.trace_id, s.span_id, c.* EXCLUDE (n)
 FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order}
 """
 
+_MARK_SUPERSEDED = """
+UPDATE metrics SET superseded = true
+FROM (
+    SELECT run_id, key, step, seq FROM (
+        SELECT run_id, key, step, seq, superseded,
+               min(restart) OVER (PARTITION BY run_id ORDER BY seq
+                                  RANGE BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_restart
+        FROM (
+            SELECT run_id, key, step, seq, superseded,
+                   CASE WHEN step < max(step) OVER (PARTITION BY run_id ORDER BY seq
+                                                    RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                        THEN step END AS restart
+            FROM metrics WHERE run_id IN (SELECT DISTINCT run_id FROM llmlens_rows) AND seq IS NOT NULL
+        )
+    )
+    WHERE later_restart <= step AND NOT superseded
+) s
+WHERE metrics.run_id = s.run_id AND metrics.key = s.key AND metrics.step = s.step AND metrics.seq = s.seq
+"""
+"""Mark the points a restart superseded, as TensorBoard's purge would drop them: when a run's step goes back
+(a point logged after a higher step, in ``seq`` order), every earlier point of the run at that step or above."""
+
 _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new spans, `llmlens_rows` the table's rows
     "spans": (
         "DELETE FROM spans USING llmlens_written s WHERE spans.trace_id = s.trace_id AND spans.span_id = s.span_id",
@@ -55,6 +77,7 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
         "INSERT INTO metrics BY NAME SELECT $source_id AS source_id, r.* FROM llmlens_rows r "
         "WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.run_id AND m.key = r.key "
         "AND m.step IS NOT DISTINCT FROM r.step AND m.seq IS NOT DISTINCT FROM r.seq)",
+        _MARK_SUPERSEDED,
     ),
     "rejects": ("INSERT INTO rejects BY NAME SELECT * FROM llmlens_rows",),
 }
@@ -137,6 +160,18 @@ def rows_added(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]
         row = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?", [source_id]).fetchall()[0]
         added[table] = int(row[0]) if row else 0
     return added
+
+
+def metric_notes(con: duckdb.DuckDBPyConnection, source_id: int) -> list[str]:
+    """What a reader of a run log should know about the points ``source_id`` added: values that are NaN or infinite
+    (kept as logged) and points a restart superseded (kept, and marked)."""
+    ((odd, superseded),) = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT isfinite(value)), count(*) FILTER (WHERE superseded) "
+        "FROM metrics WHERE source_id = ?",
+        [source_id],
+    ).fetchall()
+    notes = [f"{odd:,} points are NaN or infinite (kept as logged)"] if odd else []
+    return notes + ([f"{superseded:,} points superseded by a restart (kept, marked superseded)"] if superseded else [])
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
