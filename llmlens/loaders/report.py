@@ -56,7 +56,7 @@ class LoadReport:
         return sum(report.rejected for report in self.files)
 
     def __str__(self) -> str:
-        lines = []
+        lines: list[str] = []
         for report in self.files:
             added = ", ".join(f"{rows:,} {table}" for table, rows in report.rows_added.items() if rows) or "nothing"
             first = len(lines)
