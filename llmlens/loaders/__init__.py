@@ -21,7 +21,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
-from llmlens.loaders import hf_trainer, lightning_csv, openai_log, otel_console, otlp_json, otlp_proto
+from llmlens.loaders import hf_trainer, lightning_csv, openai_log, otel_console, otlp_json, otlp_proto, tfevents
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
@@ -73,6 +73,7 @@ FORMATS: dict[str, Format] = {
     openai_log.NAME: Format(whole_file(openai_log.read), openai_log.stage),
     hf_trainer.NAME: Format(whole_file(hf_trainer.read), hf_trainer.stage),
     lightning_csv.NAME: Format(whole_file(lightning_csv.read), lightning_csv.stage),
+    tfevents.NAME: Format(tfevents.read, tfevents.stage),
 }
 """Every format llmlens reads, by name. JSON Lines of OTLP are read and staged a chunk at a time (each chunk's
 spans are written before the next is read), so memory stays bounded however large the file."""
@@ -123,8 +124,9 @@ def _format_of(path: Path, forced: str | None, *, named: bool) -> str | None:
     try:
         with path.open("rb") as file:
             head = file.read(SNIFF_BYTES)
-        name = sniff(head)
-        if name is None and otlp_proto.could_be(head, path.stat().st_size):
+        size = path.stat().st_size
+        name = tfevents.NAME if tfevents.could_be(head, size) else sniff(head)
+        if name is None and otlp_proto.could_be(head, size):
             name = otlp_proto.NAME if otlp_proto.looks_like(path.read_bytes()) else None
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror or error}") from error

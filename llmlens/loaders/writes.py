@@ -35,11 +35,11 @@ UPDATE metrics SET superseded = true
 FROM (
     SELECT run_id, key, step, seq FROM (
         SELECT run_id, key, step, seq, superseded,
-               min(restart) OVER (PARTITION BY run_id ORDER BY seq
+               min(restart) OVER (PARTITION BY run_id, key ORDER BY seq
                                   RANGE BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_restart
         FROM (
             SELECT run_id, key, step, seq, superseded,
-                   CASE WHEN step < max(step) OVER (PARTITION BY run_id ORDER BY seq
+                   CASE WHEN step < max(step) OVER (PARTITION BY run_id, key ORDER BY seq
                                                     RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                         THEN step END AS restart
             FROM metrics WHERE run_id IN (SELECT DISTINCT run_id FROM llmlens_rows) AND seq IS NOT NULL
@@ -49,8 +49,9 @@ FROM (
 ) s
 WHERE metrics.run_id = s.run_id AND metrics.key = s.key AND metrics.step = s.step AND metrics.seq = s.seq
 """
-"""Mark the points a restart superseded, as TensorBoard's purge would drop them: when a run's step goes back
-(a point logged after a higher step, in ``seq`` order), every earlier point of the run at that step or above."""
+"""Mark the points a restart superseded, as TensorBoard's purge would drop them: when a metric's step goes back
+(a point logged, in ``seq`` order, after one at a higher step), every earlier point of that metric at that step or
+above. Per metric, as TensorBoard purges by tag: two writers sharing a folder (train and eval) interleave steps."""
 
 _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new spans, `llmlens_rows` the table's rows
     "spans": (
@@ -63,11 +64,18 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
         "INSERT INTO edges BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
     ),
     "logs": otlp_logs.WRITES,
-    # a run's row and params are replaced by the latest load of it; its points accumulate, each point once
-    # (a later checkpoint or an overlapping export repeats earlier points)
+    # a run's row and params are replaced by the latest load of it, its span of time widened to cover every load
+    # (a run resumed into a new file); its points accumulate, each point once (a later checkpoint or an
+    # overlapping export repeats earlier points)
     "runs": (
-        "DELETE FROM runs USING llmlens_rows r WHERE runs.run_id = r.run_id",
-        "INSERT INTO runs BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
+        "CREATE OR REPLACE TEMP TABLE llmlens_merged_runs AS "
+        "SELECT r.* REPLACE (least(r.started_at, o.started_at) AS started_at, "
+        "greatest(r.ended_at, o.ended_at) AS ended_at) FROM llmlens_rows r LEFT JOIN "
+        "(SELECT run_id, min(started_at) AS started_at, max(ended_at) AS ended_at FROM runs GROUP BY run_id) o "
+        "USING (run_id)",
+        "DELETE FROM runs USING llmlens_merged_runs r WHERE runs.run_id = r.run_id",
+        "INSERT INTO runs BY NAME SELECT $source_id AS source_id, * FROM llmlens_merged_runs",
+        "DROP TABLE llmlens_merged_runs",
     ),
     "params": (
         "DELETE FROM params USING (SELECT DISTINCT run_id FROM llmlens_rows) r WHERE params.run_id = r.run_id",
@@ -164,11 +172,12 @@ def rows_added(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]
 
 def metric_notes(con: duckdb.DuckDBPyConnection, source_id: int) -> list[str]:
     """What a reader of a run log should know about the points ``source_id`` added: values that are NaN or infinite
-    (kept as logged) and points a restart superseded (kept, and marked)."""
+    (kept as logged), and points of its runs that a restart superseded (kept, and marked)."""
     ((odd, superseded),) = con.execute(
-        "SELECT count(*) FILTER (WHERE NOT isfinite(value)), count(*) FILTER (WHERE superseded) "
-        "FROM metrics WHERE source_id = ?",
-        [source_id],
+        "SELECT count(*) FILTER (WHERE source_id = $source AND NOT isfinite(value)), "
+        "count(*) FILTER (WHERE superseded) FROM metrics "
+        "WHERE run_id IN (SELECT DISTINCT run_id FROM metrics WHERE source_id = $source)",
+        {"source": source_id},
     ).fetchall()
     notes = [f"{odd:,} points are NaN or infinite (kept as logged)"] if odd else []
     return notes + ([f"{superseded:,} points superseded by a restart (kept, marked superseded)"] if superseded else [])
