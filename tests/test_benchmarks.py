@@ -16,6 +16,8 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
     [
         ("load_otlp.py", ["--spans", "400"],
          ("(a) DuckDB read_json", "(b) lens.load", "b/a =", "(c) Python json.loads loop", "peak memory")),
+        ("load_tensorboard.py", ["--events", "3000"],
+         ("(a) EventAccumulator", "(b) lens.load", "speed b/a =", "(c) lens.load, TF2")),
         ("token_view.py", ["--tokens", "2000"],
          ("bytes to the browser", "JSON list", "JupyterLab, cell to first paint", "exported page")),
     ],

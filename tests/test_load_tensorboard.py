@@ -188,15 +188,17 @@ def test_event_files_are_detected_by_content_not_by_name(tmp_path: Path) -> None
         assert lens.load(renamed, progress=False).files[0].format == "tensorboard"
 
 
-def test_the_fast_decoder_and_the_protobuf_parser_agree(tmp_path: Path) -> None:
-    path = _torch_style_run(tmp_path / "run")
+@pytest.mark.parametrize(("write", "fast_events"), [(_torch_style_run, 2 * len(LOSS) - 2), (_tf2_style_run, 3)])
+def test_the_fast_decoder_and_the_protobuf_parser_agree(tmp_path: Path, write: Any, fast_events: int) -> None:
+    path = write(tmp_path / "run")
     data = path.read_bytes()
     starts, lengths, _ = tfevents.frame(data)
-    fast, _table = tfevents._simple_scalars(np.frombuffer(data, dtype=np.uint8), starts, lengths)
-    assert fast.sum() == 2 * len(LOSS) - 2  # step 0 omits its step field: those two go to the parser
+    fast, table = tfevents._simple_scalars(np.frombuffer(data + bytes(16), dtype=np.uint8), starts, lengths)
+    # PyTorch-style: step 0 omits its step field, so those go to the parser; TF2: the first names its plugin
+    assert fast.sum() == fast_events
     slow = tfevents._Points()
     for start, length in zip(starts[fast].tolist(), lengths[fast].tolist(), strict=True):
         slow.add(tfevents._EVENT.FromString(data[start : start + length]))
-    for got, want in zip(_table.to_pylist(), slow.table().to_pylist(), strict=True):
+    for got, want in zip(table.to_pylist(), slow.table().to_pylist(), strict=True):
         assert got.keys() == want.keys()
         assert all(_same(got[k], want[k]) if isinstance(got[k], float) else got[k] == want[k] for k in got)

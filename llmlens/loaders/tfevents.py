@@ -5,10 +5,10 @@ CRC32C(data)``, each ``data`` an ``Event`` protobuf. Both CRCs are checked. A re
 rejected with its byte offset and reading goes on (its length was sound); a length that fails its check, or a file
 cut mid-record, ends the readable part: the rest is rejected with its byte offset, and what came before loads.
 
-Scalars come as ``simple_value`` (PyTorch, tensorboardX, TF1) or as TF2 ``tensor`` values of the ``scalars``
-plugin (the plugin is named only in a tag's first summary, so it is remembered per tag). Histograms are kept as
-statistics: ``<tag>/min``, ``/max``, ``/mean``, ``/std`` and ``/count`` per step. Hyperparameters written by the
-``hparams`` plugin become ``params``.
+Scalars come as ``simple_value`` (PyTorch, tensorboardX, TF1) or as TF2 ``tensor`` values of one number (the
+``scalars`` plugin is named only in a tag's first summary; any one-number tensor reads as a scalar). Histograms
+are kept as statistics: ``<tag>/min``, ``/max``, ``/mean``, ``/std`` and ``/count`` per step. Hyperparameters
+written by the ``hparams`` plugin become ``params``.
 
 A run is the folder of its event files: a restarted job writes a new file into the same folder, and its points
 join the run. ``seq`` is the event's wall time in microseconds, which orders the points of several files, so a
@@ -139,16 +139,16 @@ def frame(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list
     """
     unpack, size = _HEADER.unpack_from, len(data)
     positions: list[int] = []
-    lengths: list[int] = []
+    append = positions.append
     position = 0
     while position + _HEADER.size <= size:
-        length = unpack(data, position)[0]
-        if position + _HEADER.size + length + 4 > size:
+        end = position + unpack(data, position)[0] + _HEADER.size + 4
+        if end > size:
             break
-        positions.append(position)
-        lengths.append(length)
-        position += _HEADER.size + length + 4
+        append(position)
+        position = end
     heads = np.array(positions, dtype=np.int64)
+    lengths = np.diff(heads, append=position) - _HEADER.size - 4
     buffer = np.frombuffer(data, dtype=np.uint8)
     sound = _masked_crcs(buffer, heads, 8) == buffer[heads[:, None] + np.arange(8, 12)].view("<u4").reshape(-1)
     broken = np.flatnonzero(~sound)
@@ -169,7 +169,7 @@ def frame(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list
     if why:
         reason = f"{why} at byte {position:,}: the last {size - position:,} bytes are unread"
         rest = [(count + 1, position, data[position:], reason)]
-    return heads[:count] + _HEADER.size, np.array(lengths[:count], dtype=np.int64), rest
+    return heads[:count] + _HEADER.size, lengths[:count], rest
 
 
 def check_crcs(data: bytes, starts: np.ndarray[Any, Any], lengths: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -219,7 +219,8 @@ def decode(
     Events of one ``simple_value`` (what PyTorch and tensorboardX write) are decoded together with numpy; any
     other event is parsed on its own with the protobuf runtime.
     """
-    fast, table = _simple_scalars(np.frombuffer(data, dtype=np.uint8), starts, lengths)
+    padded = np.frombuffer(data + bytes(_PADDING), dtype=np.uint8)  # reads a little past a record's end are safe
+    fast, table = _simple_scalars(padded, starts, lengths)
     points, failed = _Points(plugins), []
     parse = _EVENT.FromString
     for index in np.flatnonzero(~fast).tolist():
@@ -234,8 +235,9 @@ def decode(
 def _simple_scalars(
     buffer: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], lengths: np.ndarray[Any, Any]
 ) -> tuple[np.ndarray[Any, Any], pa.Table]:
-    """Decode, all at once, the events laid out as ``wall_time, step, summary{value{tag, simple_value}}`` (fields
-    in number order, as protobuf writes them); return which events matched and their points."""
+    """Decode, all at once, the events laid out as ``wall_time, step, summary{value{tag, simple_value}}`` or with
+    a TF2 scalar tensor in place of ``simple_value`` (fields in number order, as protobuf writes them); return which
+    events matched and their points."""
     ends = starts + lengths
     ok = (lengths >= 20) & (_at(buffer, starts) == 0x09) & (_at(buffer, starts + 9) == 0x10)
     step, position = _varints(buffer, starts + 10, ok)
@@ -246,10 +248,13 @@ def _simple_scalars(
     ok &= (position + value_length == ends) & (_at(buffer, position) == 0x0A)  # tag, field 1
     tag_length, tag_start = _lengths(*_varints(buffer, position + 1, ok))
     after = tag_start + tag_length
-    ok &= (after + 5 == ends) & (_at(buffer, after) == 0x15)  # simple_value, field 2: then the event ends
+    simple = (after + 5 == ends) & (_at(buffer, after) == 0x15)  # simple_value, field 2: then the event ends
+    tensor = (after + 12 == ends) & (_at(buffer, after[:, None] + np.arange(8)) == _TF2_SCALAR).all(axis=1)
+    ok &= simple | tensor
     rows = np.flatnonzero(ok)
     wall = buffer[(starts[rows] + 1)[:, None] + np.arange(8)].view("<f8").reshape(-1)
-    value = buffer[(after[rows] + 1)[:, None] + np.arange(4)].view("<f4").reshape(-1)
+    value_at = np.where(simple, after + 1, after + len(_TF2_SCALAR))[rows]
+    value = buffer[value_at[:, None] + np.arange(4)].view("<f4").reshape(-1)
     tag_offsets = np.concatenate([[0], np.cumsum(tag_length[rows])]).astype(np.int64)
     tag_bytes = buffer[np.repeat(tag_start[rows] - tag_offsets[:-1], tag_length[rows]) + np.arange(tag_offsets[-1])]
     tags = pa.LargeStringArray.from_buffers(len(rows), pa.py_buffer(tag_offsets), pa.py_buffer(tag_bytes.tobytes()))
@@ -265,15 +270,24 @@ def _simple_scalars(
     return ok, table
 
 
+_TF2_SCALAR = np.array([0x42, 0x0A, 0x08, _DT_FLOAT, 0x12, 0x00, 0x2A, 0x04], dtype=np.uint8)
+"""A TF2 scalar summary's value after its tag: tensor (field 8, 10 bytes) of dtype float, shape [], one float_val.
+TF2 names the ``scalars`` plugin in a tag's first summary only; the later ones are laid out exactly so."""
+
+
 def _lengths(values: np.ndarray[Any, Any], after: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], ...]:
     """Varints read as lengths: int64, capped (a corrupt length only fails the layout check)."""
     return np.minimum(values, np.uint64(1 << 40)).astype(np.int64), after
 
 
+_PADDING = 16
+"""Zero bytes after the data the fast decoder reads, so that a window of a varint can run past the last record."""
+
+
 def _at(buffer: np.ndarray[Any, Any], positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """The bytes at ``positions`` (0 past the end of the buffer)."""
-    inside = (positions >= 0) & (positions < len(buffer))
-    return np.where(inside, buffer[np.where(inside, positions, 0)], 0)
+    """The bytes at ``positions`` (the last, zero padding byte past the end of the buffer)."""
+    found: np.ndarray[Any, Any] = buffer[np.minimum(positions, len(buffer) - 1)]
+    return found
 
 
 def _varints(
@@ -281,12 +295,18 @@ def _varints(
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The base-128 varints at ``positions`` (as uint64) and the position after each; a varint longer than ten
     bytes clears its row of ``ok``."""
-    window = _at(buffer, positions[:, None] + np.arange(10)).astype(np.uint64)
-    last = np.argmax(window < 0x80, axis=1)
-    ok &= window[np.arange(len(positions)), last] < 0x80
-    used = np.arange(10) <= last[:, None]
-    values = ((window & np.uint64(0x7F)) << (np.uint64(7) * np.arange(10, dtype=np.uint64))) * used
-    return np.bitwise_or.reduce(values, axis=1), positions + last + 1
+    first = _at(buffer, positions)
+    values, after = first.astype(np.uint64), positions + 1
+    longer = np.flatnonzero(first >= 0x80)  # most varints here are one byte: decode only the others in full
+    if len(longer):
+        window = _at(buffer, positions[longer, None] + np.arange(10)).astype(np.uint64)
+        last = np.argmax(window < 0x80, axis=1)
+        ok[longer] &= window[np.arange(len(longer)), last] < 0x80
+        used = np.arange(10) <= last[:, None]
+        parts = ((window & np.uint64(0x7F)) << (np.uint64(7) * np.arange(10, dtype=np.uint64))) * used
+        values[longer] = np.bitwise_or.reduce(parts, axis=1)
+        after[longer] = positions[longer] + last + 1
+    return values, after
 
 
 class _Points:
@@ -330,12 +350,17 @@ class _Points:
         if plugin == "hparams":
             self._hparams(step, time, value.metadata.plugin_data.content)
             return
-        array = tensor_array(value.tensor)
+        tensor = value.tensor
+        numbers = tensor.float_val or tensor.double_val or tensor.int_val or tensor.int64_val
+        if len(numbers) == 1 and not tensor.tensor_shape.dim and tensor.dtype != _DT_HALF:
+            self._point(tag, step, time, float(numbers[0]), "scalar")  # the usual TF2 scalar, read directly
+            return
+        array = tensor_array(tensor)
         if array is None:
             return
         if plugin == "histograms" and array.ndim == 2 and array.shape[1] == 3:
             self._histogram(tag, step, time, _bucket_stats(array))
-        elif plugin in ("scalars", "") and array.size == 1 and array.ndim <= 1:
+        elif array.size == 1 and array.ndim <= 1:
             self._point(tag, step, time, float(array.reshape(-1)[0]), "scalar")
 
     def _histogram(self, tag: str, step: int, time: float, stats: dict[str, float]) -> None:

@@ -33,19 +33,19 @@ FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order}
 _MARK_SUPERSEDED = """
 UPDATE metrics SET superseded = true
 FROM (
-    SELECT run_id, key, step, seq FROM (
-        SELECT run_id, key, step, seq, superseded,
-               min(restart) OVER (PARTITION BY run_id, key ORDER BY seq
-                                  RANGE BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_restart
-        FROM (
-            SELECT run_id, key, step, seq, superseded,
-                   CASE WHEN step < max(step) OVER (PARTITION BY run_id, key ORDER BY seq
-                                                    RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                        THEN step END AS restart
-            FROM metrics WHERE run_id IN (SELECT DISTINCT run_id FROM llmlens_rows) AND seq IS NOT NULL
-        )
+    WITH touched AS (
+        SELECT run_id, key, step, seq, superseded FROM metrics
+        WHERE run_id IN (SELECT DISTINCT run_id FROM llmlens_rows) AND seq IS NOT NULL
+    ), restarts AS (  -- points logged after a higher step of their metric
+        SELECT run_id, key, step, seq FROM (
+            SELECT run_id, key, step, seq, max(step) OVER (PARTITION BY run_id, key ORDER BY seq
+                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+            FROM touched
+        ) WHERE step < before
     )
-    WHERE later_restart <= step AND NOT superseded
+    SELECT DISTINCT p.run_id, p.key, p.step, p.seq
+    FROM touched p JOIN restarts r ON p.run_id = r.run_id AND p.key = r.key AND r.seq > p.seq AND r.step <= p.step
+    WHERE NOT p.superseded
 ) s
 WHERE metrics.run_id = s.run_id AND metrics.key = s.key AND metrics.step = s.step AND metrics.seq = s.seq
 """
