@@ -20,6 +20,7 @@ LOSS = [2.5, 2.0, float("nan"), 1.25, float("inf"), 0.0, -1.5]
 def _torch_style_run(folder: Path) -> Path:
     """A run as PyTorch's SummaryWriter writes it (tensorboardX shares its encoding): scalars from step 0."""
     from tensorboardX import SummaryWriter
+    from tensorboardX.summary import hparams
 
     writer = SummaryWriter(str(folder))
     for step, loss in enumerate(LOSS):
@@ -27,6 +28,8 @@ def _torch_style_run(folder: Path) -> Path:
         writer.add_scalar("lr", 1e-3 / (step + 1), step)
     for step in range(3):
         writer.add_histogram("layer0/weights", np.arange(10, dtype=np.float64) + step, step)
+    for summary in hparams({"lr": 3e-4, "optimizer": "adamw", "batch_size": 32, "bf16": True}, {"final/loss": 0.0}):
+        writer.file_writer.add_summary(summary)  # what add_hparams writes, in the run's own folder
     writer.close()
     return _event_file(folder)
 
@@ -94,6 +97,8 @@ def test_every_point_of_a_pytorch_style_run_loads_as_tensorboard_reads_it(tmp_pa
             "SELECT run_id, project, name, started_at, ended_at FROM runs").fetchall()  # fmt: skip
         assert run_id == f"tb:{path.parent}" and (project, name) == ("runs", "sft-lr3e-4")
         assert started <= ended
+        params = dict(lens.con.execute("SELECT key, value FROM params").fetchall())
+        assert params == {"lr": "0.0003", "optimizer": "adamw", "batch_size": "32", "bf16": "true"}
         wall = lens.con.execute("SELECT min(wall_time) FROM metrics WHERE key = 'lr'").fetchall()[0][0]
         assert abs(wall.timestamp() - accumulator.Scalars("lr")[0].wall_time) < 1e-5
 
@@ -135,8 +140,8 @@ def test_a_restart_keeps_every_point_and_marks_the_superseded_ones(tmp_path: Pat
 def test_loading_a_run_again_adds_nothing_and_a_grown_file_adds_its_new_points(tmp_path: Path) -> None:
     path = _torch_style_run(tmp_path / "run")
     data = path.read_bytes()
-    starts, lengths, _ = tfevents.frame(data)
-    cut = int(starts[-4] + lengths[-4] + 4)  # the file as it was while the writer was still running
+    starts, _, _ = tfevents.frame(data)
+    cut = int(starts[-6]) - 12  # the file as it was while the writer was still running: before the histograms
     path.write_bytes(data[:cut])
     with llmlens.open(tmp_path / "store.duckdb") as lens:
         before = lens.load(path, progress=False).rows_added["metrics"]

@@ -329,7 +329,10 @@ class _Points:
         for value in event.summary.value:
             tag = value.tag
             if value.HasField("metadata"):
-                self.plugins[tag] = value.metadata.plugin_data.plugin_name
+                plugin = self.plugins[tag] = value.metadata.plugin_data.plugin_name
+                if plugin == "hparams":  # the hyperparameters are in the metadata; the value is empty
+                    self._hparams(step, time, value.metadata.plugin_data.content)
+                    continue
             which = _which(value)
             if which == "simple_value":
                 self._point(tag, step, time, value.simple_value, "scalar")
@@ -346,10 +349,6 @@ class _Points:
         self.kinds.append(kind)
 
     def _tensor(self, tag: str, step: int, time: float, value: Any) -> None:
-        plugin = self.plugins.get(tag, "")
-        if plugin == "hparams":
-            self._hparams(step, time, value.metadata.plugin_data.content)
-            return
         tensor = value.tensor
         numbers = tensor.float_val or tensor.double_val or tensor.int_val or tensor.int64_val
         if len(numbers) == 1 and not tensor.tensor_shape.dim and tensor.dtype != _DT_HALF:
@@ -358,7 +357,7 @@ class _Points:
         array = tensor_array(tensor)
         if array is None:
             return
-        if plugin == "histograms" and array.ndim == 2 and array.shape[1] == 3:
+        if self.plugins.get(tag) == "histograms" and array.ndim == 2 and array.shape[1] == 3:
             self._histogram(tag, step, time, _bucket_stats(array))
         elif array.size == 1 and array.ndim <= 1:
             self._point(tag, step, time, float(array.reshape(-1)[0]), "scalar")
