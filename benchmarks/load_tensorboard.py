@@ -13,7 +13,6 @@ It also loads the same points written in TF2's encoding (tensor scalars), for re
 from __future__ import annotations
 
 import argparse
-import struct
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import llmlens
-from llmlens.loaders.tfevents import masked_crc
+from llmlens.loaders.tfevents import record
 
 TAGS = 10
 
@@ -43,9 +42,7 @@ def write_events(path: Path, count: int, *, tf2: bool = False, seed: int = 0) ->
         event = event_pb2.Event(wall_time=1.7e9 + i / 1000, step=step, summary=summary)
         records.append(event.SerializeToString())
     with path.open("wb") as out:
-        for data in records:
-            header = struct.pack("<Q", len(data))
-            out.write(header + struct.pack("<I", masked_crc(header)) + data + struct.pack("<I", masked_crc(data)))
+        out.writelines(record(data) for data in records)
 
 
 def accumulator(path: Path) -> tuple[float, int]:

@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("paths", nargs="+", help="files, globs or folders")
     load.add_argument("--db", default=None, help="store file (default: $LLMLENS_DB or .llmlens/lens.duckdb)")
     load.add_argument("--format", default=None, help="force a format instead of detecting it")
+    load.add_argument(
+        "--columns", default=None, help="the columns of a metric table, where not the usual: run=experiment,step=iter"
+    )
     load.set_defaults(handler=_load)
 
     collect = commands.add_parser(
@@ -136,8 +139,10 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
+    from llmlens.loaders.metric_tables import parse_columns
+
     with llmlens.open(args.db) as lens:
-        report = lens.load(*args.paths, format=args.format)
+        report = lens.load(*args.paths, format=args.format, columns=parse_columns(args.columns))
     print(report)
     return 0
 

@@ -16,6 +16,8 @@ from llmlens.store import connect, current_version
 from llmlens.store.connection import MEMORY
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
     import pyarrow as pa
 
@@ -89,11 +91,19 @@ class Lens:
         """
         return run(self._con, query, params, _to_arrow)
 
-    def load(self, *paths: str | os.PathLike[str], format: str | None = None, progress: bool = True) -> LoadReport:
+    def load(
+        self,
+        *paths: str | os.PathLike[str],
+        format: str | None = None,
+        progress: bool = True,
+        columns: Mapping[str, str] | None = None,
+    ) -> LoadReport:
         """Load trace files (paths, globs or folders) into the store; see :func:`llmlens.loaders.load`.
 
         Formats are detected from content, not names; ``format=`` forces one. Each file loads in one
         transaction; records that cannot be used go to the ``rejects`` table, and the report says why.
+        ``columns`` names the columns of a metric table where they are not the usual ones:
+        ``lens.load("runs.csv", columns={"run": "experiment", "step": "iteration", "time": "ts"})``.
 
         >>> import llmlens
         >>> with llmlens.open(":memory:") as lens:
@@ -103,7 +113,7 @@ class Lens:
         """
         from llmlens.loaders import load
 
-        return load(self, *paths, format=format, progress=progress)
+        return load(self, *paths, format=format, progress=progress, columns=columns)
 
     def collect(
         self,

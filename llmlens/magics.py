@@ -93,6 +93,7 @@ class LensMagics(Magics):
         load_parser = parser("load", "Load trace files (paths, globs or folders) into the current store.")
         load_parser.add_argument("paths", nargs="+")
         load_parser.add_argument("--format", default=None, help="force a format instead of detecting it")
+        load_parser.add_argument("--columns", default=None, help="metric table columns: run=experiment,step=iter")
         collect_parser = parser("collect", "Receive OTLP/HTTP traces into the current store in the background.")
         collect_parser.add_argument("--port", type=int, default=4318, help="port (default: %(default)s; 0: any free)")
         collect_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
@@ -132,7 +133,9 @@ class LensMagics(Magics):
         print(self._lens().info())
 
     def _load(self, args: argparse.Namespace) -> LoadReport:
-        return self._lens().load(*args.paths, format=args.format)
+        from llmlens.loaders.metric_tables import parse_columns
+
+        return self._lens().load(*args.paths, format=args.format, columns=parse_columns(args.columns))
 
     def _collect(self, args: argparse.Namespace) -> Collector | None:
         lens = self._lens()

@@ -20,6 +20,8 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
          ("(a) EventAccumulator", "(b) lens.load", "speed b/a =", "(c) lens.load, TF2")),
         ("token_view.py", ["--tokens", "2000"],
          ("bytes to the browser", "JSON list", "JupyterLab, cell to first paint", "exported page")),
+        ("load_runs_scale.py", ["--runs", "20", "--steps", "200"],
+         ("(a) DuckDB read_parquet", "(b) lens.load", "b/a =", "bytes/point on disk", "peak memory")),
     ],
 )  # fmt: skip
 def test_benchmark_runs_at_smoke_size(script: str, size: list[str], labels: tuple[str, ...]) -> None:

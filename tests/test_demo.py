@@ -26,11 +26,18 @@ def demo(demo_path: Path) -> Iterator[llmlens.Lens]:
         yield lens
 
 
+_IN_FOLDER = r"regexp_replace({column}, '/[^\"]*/runs/', '/runs/', 'g')"
+"""Run files name the folder they were written to (TensorBoard run ids, artifact locations): the demo's folder
+differs from build to build, the rest must not."""
+
+
 def _fingerprint(lens: llmlens.Lens, table: str) -> tuple[int, int]:
-    """Row count and an order-independent hash of every row (all columns but the source id)."""
-    row = lens.sql(
-        f"SELECT count(*) AS n, sum(hash(t)::HUGEINT) AS h FROM (SELECT * EXCLUDE (source_id) FROM {table}) t"
-    )
+    """Row count and an order-independent hash of every row (all columns but the source id; run files' folder
+    left out)."""
+    columns = [c for c in lens.con.sql(f"SELECT * FROM {table} LIMIT 0").columns if c != "source_id"]
+    shown = ", ".join(_IN_FOLDER.format(column=f"{c}::VARCHAR") if c in ("run_id", "attributes") else c
+                      for c in columns)  # fmt: skip
+    row = lens.sql(f"SELECT count(*) AS n, sum(hash(t)::HUGEINT) AS h FROM (SELECT {shown} FROM {table}) t")
     return int(row.n[0]), int(row.h[0])
 
 
@@ -96,11 +103,14 @@ def test_ids_parents_sources_and_times_are_consistent(demo: llmlens.Lens) -> Non
         assert _one(demo, missing) == 0, table
     added = demo.sql("SELECT sum(rows_added[k]) AS n, k FROM sources, unnest(map_keys(rows_added)) AS u(k) GROUP BY k")
     for table, rows in zip(added.k, added.n, strict=True):
-        assert rows == demo.tables()[table], table
+        if table not in ("runs", "params"):  # a run's row and params are replaced by its latest file (a restart)
+            assert rows == demo.tables()[table], table
     formats = demo.sql(
         "SELECT format, count(*) AS n FROM sources WHERE json_extract(options, '$.demo') IS NOT NULL GROUP BY ALL"
     )
-    assert dict(zip(formats.format, formats.n, strict=True)) == {"otlp-json": 2, "openai-log": 1, "llmlens-demo": 3}
+    assert dict(zip(formats.format, formats.n, strict=True)) == {
+        "otlp-json": 2, "openai-log": 1, "tensorboard": 8, "mlflow": 5, "llmlens-demo": 2,
+    }  # fmt: skip
 
 
 def test_embeddings_are_unit_vectors_linked_to_spans_and_documents(demo: llmlens.Lens) -> None:
@@ -263,14 +273,14 @@ def test_handoff_loops_repeat_edges_until_max_turns(demo: llmlens.Lens) -> None:
     assert _one(demo, "SELECT count(*) FROM edges") == _one(demo, "SELECT count(*) FROM spans WHERE kind = 'HANDOFF'")
 
 
-def test_metrics_are_stored_sorted_by_run_key_and_step(demo: llmlens.Lens) -> None:
+def test_each_files_metrics_are_stored_sorted_by_run_key_and_step(demo: llmlens.Lens) -> None:
     unsorted = (
         "SELECT count(*) FROM (SELECT run_id, key, step, lag(run_id) OVER w AS r, lag(key) OVER w AS k, "
-        "lag(step) OVER w AS s FROM metrics WINDOW w AS (ORDER BY rowid)) "
+        "lag(step) OVER w AS s FROM metrics WINDOW w AS (PARTITION BY source_id ORDER BY rowid)) "
         "WHERE r IS NOT NULL AND (run_id, key, step) < (r, k, s)"
     )
     assert _one(demo, unsorted) == 0
-    assert _one(demo, "SELECT count(*) - count(DISTINCT (run_id, seq)) FROM metrics") == 0
+    assert _one(demo, "SELECT count(*) - count(DISTINCT (run_id, key, seq)) FROM metrics") == 0
 
 
 def test_exactly_one_run_goes_nan_and_failed(demo: llmlens.Lens) -> None:
@@ -318,17 +328,24 @@ def test_a_restart_steps_back_while_seq_goes_on(demo: llmlens.Lens) -> None:
         [restarts.run_id[0]],
     ).n[0]
     assert twice == restarts.previous[0] + 1 - restarts.step[0]
+    superseded = demo.sql(
+        "SELECT min(step) AS first, max(step) AS last, count(*) AS n FROM metrics "
+        "WHERE run_id = ? AND key = 'train/loss' AND superseded",
+        [restarts.run_id[0]],
+    )
+    assert (superseded.first[0], superseded.last[0], superseded.n[0]) == (restarts.step[0], restarts.previous[0], twice)
 
 
 def test_a_straggler_gpu_idles_on_one_node(demo: llmlens.Lens) -> None:
     utilisation = demo.sql(
-        "SELECT split_part(key, '/', 2) AS gpu, avg(value) AS util FROM metrics WHERE key LIKE 'gpu/%/util' "
-        "GROUP BY ALL ORDER BY util"
+        "SELECT split_part(key, '.', 2) AS gpu, avg(value) AS util FROM metrics "
+        "WHERE key LIKE 'system/gpu.%.utilization' GROUP BY ALL ORDER BY util"
     )
+    assert len(utilisation) == 8, "TensorBoard and MLflow runs name their GPUs alike"
     assert utilisation.gpu[0] == "5" and utilisation.util[0] < utilisation.util[1] - 10
     per_run = demo.sql(
-        "SELECT m.run_id, list_contains(r.tags, 'node-b') AS node_b, avg(value) AS util FROM metrics m "
-        "JOIN runs r USING (run_id) WHERE key = 'gpu/5/util' GROUP BY ALL"
+        "SELECT m.run_id, p.value = 'node-b' AS node_b, avg(m.value) AS util FROM metrics m "
+        "JOIN params p ON p.run_id = m.run_id AND p.key = 'node' WHERE m.key = 'system/gpu.5.utilization' GROUP BY ALL"
     )
     assert (per_run[per_run.node_b].util < 70).all() and (per_run[~per_run.node_b].util > 90).all()
     assert 0 < per_run.node_b.sum() < len(per_run)
@@ -337,7 +354,7 @@ def test_a_straggler_gpu_idles_on_one_node(demo: llmlens.Lens) -> None:
 def test_open_builds_on_first_use_then_reuses(tmp_path: Path) -> None:
     path = tmp_path / "d.duckdb"
     with llmlens.demo.open(path) as lens:
-        assert lens.info().sources == 6
+        assert lens.info().sources == 18  # 3 trace files, 8 event files, 5 MLflow runs, corpus, feedback
         lens.sql("INSERT INTO annotations (target_kind, target_id, name, label) VALUES ('trace', 'x', 'check', 'ok')")
     with llmlens.demo.open(path) as lens:
         assert lens.sql("SELECT count(*) AS n FROM annotations WHERE name = 'check'").n[0] == 1
@@ -409,7 +426,7 @@ def test_the_demo_traces_are_real_otlp_files_that_load_back_to_every_generated_r
     from llmlens.demo import agents, rag
 
     files = sorted(p.name for p in (demo_path.parent / "demo-files").iterdir())
-    assert files == ["agents.otlp.jsonl", "rag.otlp.jsonl", "ticket-router.openai.jsonl"]
+    assert files == ["agents.otlp.jsonl", "rag.otlp.jsonl", "runs", "ticket-router.openai.jsonl"]
     streams = np.random.SeedSequence(0).spawn(3)
     generated = {"rag": rag.generate(np.random.default_rng(streams[0])),
                  "agents": agents.generate(np.random.default_rng(streams[1]))}  # fmt: skip
@@ -441,3 +458,32 @@ def test_mixed_topic_tickets_get_unsure_labels_and_are_often_misrouted(demo: llm
     assert 0.08 < mixed.mean() < 0.25
     assert tickets.logprob[mixed].mean() < tickets.logprob[~mixed].mean() - 0.3
     assert set(tickets.label) <= {"billing", "technical", "account", "sales"}
+
+
+def test_the_demo_sweep_loads_back_from_its_event_files_and_mlflow_store_point_for_point(demo: llmlens.Lens) -> None:
+    import numpy as np
+
+    from llmlens.demo import training
+    from llmlens.demo.run_files import tracker
+
+    generated = training.generate(np.random.default_rng(np.random.SeedSequence(0).spawn(3)[2]))
+    names = {config.run_id: config.name for config in training.sweep()}
+    trackers = {config.name: tracker(config) for config in training.sweep()}
+    points = generated["metrics"].to_pandas()
+    points["name"] = points.run_id.map(names)
+    demo.con.register("generated_points", points)
+    try:
+        # GPU keys: TensorBoard keeps the generator's names, MLflow's system metrics are renamed back to them
+        compared = demo.sql(
+            "SELECT g.name, count(*) AS n, count(m.value) AS found, max(abs(g.value - m.value)) AS error "
+            "FROM generated_points g LEFT JOIN (SELECT r.name, m.* FROM metrics m JOIN runs r USING (run_id)) m "
+            "ON m.name = g.name AND m.key = g.key AND m.step = g.step AND m.wall_time = g.wall_time "
+            "GROUP BY g.name"
+        )
+    finally:
+        demo.con.unregister("generated_points")
+    assert len(compared) == 12 and (compared.n == compared.found).all(), "every generated point, none lost"
+    for name, error in zip(compared.name, compared.error, strict=True):
+        # event files store float32 (as PyTorch's SummaryWriter does); MLflow's text keeps every digit
+        assert error <= (1e-5 if trackers[name] == "tensorboard" else 0), name
+    assert demo.tables()["metrics"] == len(points)

@@ -203,7 +203,7 @@ def test_the_fast_decoder_and_the_protobuf_parser_agree(tmp_path: Path, write: A
     assert fast.sum() == fast_events
     slow = tfevents._Points()
     for start, length in zip(starts[fast].tolist(), lengths[fast].tolist(), strict=True):
-        slow.add(tfevents._EVENT.FromString(data[start : start + length]))
+        slow.add(tfevents.EVENT.FromString(data[start : start + length]))
     for got, want in zip(table.to_pylist(), slow.table().to_pylist(), strict=True):
         assert got.keys() == want.keys()
         assert all(_same(got[k], want[k]) if isinstance(got[k], float) else got[k] == want[k] for k in got)

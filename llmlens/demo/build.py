@@ -1,9 +1,10 @@
 """Generate the demo data and put it into a store: traces through the loaders, the rest inserted directly.
 
 The RAG and agent traces are written as OTLP JSON Lines with OpenInference attributes (as an instrumented app's
-file exporter writes them), the ticket router's calls as an LLM gateway's OpenAI log, and all are loaded with
-``lens.load``, exactly as a user's files are. What no trace format carries (the corpus's chunk vectors, user
-feedback, training runs) is inserted as rows of its own sources.
+file exporter writes them), the ticket router's calls as an LLM gateway's OpenAI log, the training sweep as
+TensorBoard event files and an MLflow file store, and all are loaded with ``lens.load``, exactly as a user's files
+are. What no file format carries (the corpus's chunk vectors, user feedback) is inserted as rows of its own
+sources.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 import llmlens
 from llmlens.demo import agents, classifier, rag, training
 from llmlens.demo.export import write_openai_log, write_otlp
+from llmlens.demo.run_files import write_runs
 from llmlens.errors import LensError
 from llmlens.lens import Lens
 
@@ -62,6 +64,7 @@ def insert_demo(
             write_otlp(where / "rag.otlp.jsonl", _traced(rag_tables)),
             write_otlp(where / "agents.otlp.jsonl", _traced(agent_tables)),
             write_openai_log(where / "ticket-router.openai.jsonl", routed_tickets),
+            write_runs(where / "runs", training_tables),
         ]
         (last_before,) = lens.con.execute("SELECT coalesce(max(source_id), 0) FROM sources").fetchall()[0]
         report = lens.load(*files, progress=progress)
@@ -74,7 +77,7 @@ def insert_demo(
     try:
         for name, tables in tqdm(
             [("corpus", {"embeddings": _untraced(rag_tables["embeddings"])}),
-             ("feedback", {"annotations": rag_tables["annotations"]}), ("training", training_tables)],
+             ("feedback", {"annotations": rag_tables["annotations"]})],
             desc="llmlens demo", disable=not progress, unit="table set",
         ):  # fmt: skip
             for table_name, rows in _insert(con, name, tables, seed).items():
@@ -129,13 +132,13 @@ def build(path: str | os.PathLike[str] = DEFAULT_PATH, *, seed: int = 0, progres
     """(Re)create the demo store at ``path`` from ``seed`` and return its resolved path.
 
     An existing demo store there (and its ``.wal``) is replaced; a store holding anything else is refused.
-    The trace files it loads are kept in ``demo-files/`` next to the store.
+    The trace and run files it loads are kept in ``demo-files/`` next to the store.
 
     >>> import tempfile, pathlib, llmlens
     >>> where = build(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb", progress=False)
     >>> with llmlens.open(where, read_only=True) as lens:
-    ...     lens.sql("SELECT format FROM sources ORDER BY source_id").format.tolist()
-    ['otlp-json', 'otlp-json', 'openai-log', 'llmlens-demo', 'llmlens-demo', 'llmlens-demo']
+    ...     lens.sql("SELECT format, count(*) AS n FROM sources GROUP BY ALL ORDER BY min(source_id)").values.tolist()
+    [['otlp-json', 2], ['openai-log', 1], ['mlflow', 5], ['tensorboard', 8], ['llmlens-demo', 2]]
     """
     target = Path(path).expanduser().resolve()
     if target.exists():

@@ -25,6 +25,7 @@ LAYER_EVERY = 10
 GPU_EVERY = 10
 N_LAYERS = 32
 N_GPUS = 8
+GPU_MEMORY_GB = 80
 STRAGGLER_NODE, STRAGGLER_GPU = "node-b", 5
 SWEEP_START = dt.datetime(2026, 11, 14, 22, 0, tzinfo=dt.timezone.utc)
 
@@ -157,9 +158,9 @@ def _run_metrics(config: RunConfig, rng: np.random.Generator, start_us: int) -> 
     for gpu in range(N_GPUS):
         straggler = config.node == STRAGGLER_NODE and gpu == STRAGGLER_GPU
         util = np.clip(rng.normal(56 if straggler else 95, 4 if straggler else 1.5, n), 0, 100)
-        mem = 61.0 + config.batch_size / 16 + rng.normal(0, 0.3, n) + (5.5 if straggler else 0)
-        add(f"gpu/{gpu}/util", gpus, util, 100 + 2 * gpu)
-        add(f"gpu/{gpu}/mem_gb", gpus, mem, 101 + 2 * gpu)
+        memory_gb = 61.0 + config.batch_size / 16 + rng.normal(0, 0.3, n) + (5.5 if straggler else 0)
+        add(f"system/gpu.{gpu}.utilization", gpus, util, 100 + 2 * gpu)
+        add(f"system/gpu.{gpu}.memory_allocated", gpus, memory_gb / GPU_MEMORY_GB * 100, 101 + 2 * gpu)
 
     index = np.concatenate(at)
     logged_order = np.lexsort((np.concatenate(order), index))

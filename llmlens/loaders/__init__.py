@@ -8,20 +8,37 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 from tqdm.auto import tqdm
 
 from llmlens._version import __version__
-from llmlens.loaders import hf_trainer, lightning_csv, openai_log, otel_console, otlp_json, otlp_proto, tfevents
+from llmlens.loaders import (
+    aim_repo,
+    hf_trainer,
+    lightning_csv,
+    metric_tables,
+    mlflow_files,
+    mlflow_sqlite,
+    neptune_export,
+    openai_log,
+    otel_console,
+    otlp_json,
+    otlp_proto,
+    tfevents,
+    wandb_history,
+    wandb_records,
+    wandb_run,
+)
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
@@ -72,8 +89,17 @@ FORMATS: dict[str, Format] = {
     otlp_proto.NAME: Format(whole_file(otlp_proto.read), otlp_json.stage),
     openai_log.NAME: Format(whole_file(openai_log.read), openai_log.stage),
     hf_trainer.NAME: Format(whole_file(hf_trainer.read), hf_trainer.stage),
-    lightning_csv.NAME: Format(whole_file(lightning_csv.read), lightning_csv.stage),
+    lightning_csv.NAME: Format(metric_tables.read, lightning_csv.stage),
+    metric_tables.LONG: Format(metric_tables.read, metric_tables.stage_long),
+    metric_tables.WIDE: Format(metric_tables.read, metric_tables.stage_wide),
+    metric_tables.WANDB: Format(metric_tables.read, metric_tables.stage_wandb),
+    neptune_export.NAME: Format(neptune_export.read, neptune_export.stage),
+    aim_repo.NAME: Format(aim_repo.read, aim_repo.stage, aim_repo.covers),
     tfevents.NAME: Format(tfevents.read, tfevents.stage),
+    mlflow_files.NAME: Format(mlflow_files.read, mlflow_files.stage, mlflow_files.covers),
+    mlflow_sqlite.NAME: Format(mlflow_sqlite.read, mlflow_sqlite.stage, mlflow_sqlite.covers),
+    wandb_run.NAME: Format(wandb_run.read, wandb_run.stage, wandb_run.covers),
+    wandb_history.NAME: Format(_json_lines, wandb_history.stage, wandb_history.covers),
 }
 """Every format llmlens reads, by name. JSON Lines of OTLP are read and staged a chunk at a time (each chunk's
 spans are written before the next is read), so memory stays bounded however large the file."""
@@ -85,8 +111,16 @@ MEMORY_LIMIT_BYTES = 1024**3
 """DuckDB's memory limit while a file store loads (lower limits are kept); past it, DuckDB spills to disk."""
 
 
-def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, progress: bool = True) -> LoadReport:
+def load(
+    lens: Lens,
+    *paths: str | os.PathLike[str],
+    format: str | None = None,
+    progress: bool = True,
+    columns: Mapping[str, str] | None = None,
+) -> LoadReport:
     """Load files (paths, globs or folders) into ``lens``; formats are detected from content unless forced.
+    ``columns`` names the columns of a metric table (``{"run": "experiment", "step": "iter"}``) where they are not
+    the usual ones (see :mod:`llmlens.loaders.metric_tables`).
 
     >>> import llmlens, json, pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "trace.json"
@@ -100,8 +134,13 @@ def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, 
         raise LoadError(f"unknown format {format!r}; llmlens reads: {', '.join(sorted(FORMATS))}")
     files = expand(paths)
     named = {Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().is_file()}
-    planned = [(path, _format_of(path, format, named=path in named)) for path in files]
-    covered = {other for path, name in planned if name and FORMATS[name].covers for other in _covers(path, name)}
+    planned: list[tuple[Path, str | None]] = []
+    covered: set[Path] = set()
+    for path in files:  # a run folder's entry file sorts before most of the files it reads: those are not sniffed
+        if path not in covered or path in named:
+            name = _format_of(path, format, named=path in named, columns=columns)
+            planned.append((path, name))
+            covered.update(_covers(path, name) if name else [])
     planned = [(path, name) for path, name in planned if path not in covered or path in named]
     sizes = [path.stat().st_size for path, _ in planned]
     report = LoadReport()
@@ -109,13 +148,13 @@ def load(lens: Lens, *paths: str | os.PathLike[str], format: str | None = None, 
     with tqdm(total=sum(sizes), desc="llmlens load", unit="B", unit_scale=True, disable=not show) as bar:
         done = 0
         for (path, name), size in zip(planned, sizes, strict=True):
-            report.files.append(_load_file(lens, path, name, bar.update, forced=format is not None))
+            report.files.append(_load_file(lens, path, name, bar.update, forced=format is not None, columns=columns))
             done += size
             bar.update(done - bar.n)  # skipped files count as read
     return report
 
 
-def _format_of(path: Path, forced: str | None, *, named: bool) -> str | None:
+def _format_of(path: Path, forced: str | None, *, named: bool, columns: Mapping[str, str] | None = None) -> str | None:
     """The format of ``path``: forced, else sniffed from its first bytes. A file found in a folder whose format is
     not recognised gives None (run folders hold configs and checkpoints beside the logs); a file named outright is
     an error then."""
@@ -125,7 +164,15 @@ def _format_of(path: Path, forced: str | None, *, named: bool) -> str | None:
         with path.open("rb") as file:
             head = file.read(SNIFF_BYTES)
         size = path.stat().st_size
-        name = tfevents.NAME if tfevents.could_be(head, size) else sniff(head)
+        name = (  # binary formats and folder layouts first, then text signatures
+            tfevents.NAME if tfevents.could_be(head, size)
+            else wandb_run.NAME if wandb_records.could_be(head)
+            else metric_tables.parquet_format(path, columns) if head.startswith(b"PAR1")  # columns: in the footer
+            else aim_repo.NAME if aim_repo.could_be(path, head)
+            else mlflow_sqlite.NAME if mlflow_sqlite.could_be(path, head)
+            else mlflow_files.NAME if mlflow_files.could_be(path, head)
+            else sniff(head, columns)
+        )  # fmt: skip
         if name is None and otlp_proto.could_be(head, size):
             name = otlp_proto.NAME if otlp_proto.looks_like(path.read_bytes()) else None
     except OSError as error:
@@ -140,13 +187,20 @@ def _format_of(path: Path, forced: str | None, *, named: bool) -> str | None:
 
 
 def _covers(path: Path, name: str) -> list[Path]:
-    """The files read with ``path`` (resolved), for a format that reads a folder's files together."""
+    """The files read with ``path``, for a format that reads a folder's files together (paths built from ``path``,
+    which is resolved, so they compare with the other files found)."""
     covers = FORMATS[name].covers
-    return [other.resolve() for other in covers(path)] if covers else []
+    return covers(path) if covers else []
 
 
 def _load_file(
-    lens: Lens, path: Path, name: str | None, advance: Callable[[int], object], *, forced: bool = False
+    lens: Lens,
+    path: Path,
+    name: str | None,
+    advance: Callable[[int], object],
+    *,
+    forced: bool = False,
+    columns: Mapping[str, str] | None = None,
 ) -> FileReport:
     """Load one file of format ``name``; a file of no known format (None) is skipped."""
     started = time.perf_counter()
@@ -165,7 +219,8 @@ def _load_file(
         report = FileReport(str(path), name, skipped=f"same content already loaded as source {previous[0][0]}")
         report.seconds = time.perf_counter() - started
         return report
-    source = Source(str(path), name, digest, size, forced=forced)
+    options = {"columns": dict(columns)} if columns else None
+    source = Source(str(path), name, digest, size, forced=forced, options=options)
     chunks = FORMATS[name].read(path)
     return load_records(lens.con, source, chunks, started=started, advance=advance)
 
@@ -191,6 +246,8 @@ class Source:
     digest: str
     size: int
     forced: bool = False
+    options: dict[str, Any] | None = None
+    """Loader options given for it (``columns``), stored in ``sources.options`` and read by its stage."""
 
 
 def load_records(
@@ -294,7 +351,10 @@ def _stage(stager: duckdb.DuckDBPyConnection, source: Source, source_id: int, re
         if "text" in records.table.column_names:
             stager.execute(RECORDS_VIEW)
         # where the records came from, for formats whose ids depend on it (a run is the folder of its files)
-        stager.execute("CREATE OR REPLACE TEMP TABLE llmlens_source AS SELECT ?::VARCHAR AS uri", [source.uri])
+        stager.execute(
+            "CREATE OR REPLACE TEMP TABLE llmlens_source AS SELECT ?::VARCHAR AS uri, ?::JSON AS options",
+            [source.uri, json.dumps(source.options) if source.options else None],
+        )
         stager.execute(STAGED_REJECTS)
         FORMATS[source.format].stage(stager, source_id)
         return staged_rows(stager)
@@ -320,10 +380,16 @@ def _register_source(con: duckdb.DuckDBPyConnection, source: Source) -> int:
             source.digest,
             source.size,
             __version__,
-            '{"format": "forced"}' if source.forced else None,
+            _options_json(source),
         ],
     ).fetchall()[0]
     return int(row[0])
+
+
+def _options_json(source: Source) -> str | None:
+    """What ``sources.options`` records: the format when it was forced, and the options given."""
+    options = {**({"format": "forced"} if source.forced else {}), **(source.options or {})}
+    return json.dumps(options) if options else None
 
 
 def _reject_unreadable(con: duckdb.DuckDBPyConnection, source_id: int, rows: list[tuple[int, int, bytes, str]]) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from llmlens.loaders import metric_tables
 
 SNIFF_BYTES = 65_536
 
@@ -10,21 +13,23 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("otlp-json", re.compile(r"\"resource(Spans|Logs)\"\s*:")),
     ("otel-console", re.compile(r"\"context\"\s*:\s*\{\s*\"trace_id\"\s*:\s*\"0x")),
     ("hf-trainer", re.compile(r"\"log_history\"\s*:\s*\[")),
-    # a CSV header of plain metric names with a step column: Lightning's CSVLogger
-    ("lightning-csv", re.compile(r"\A(?=[^\n]*,)(?=[^\n]*\bstep\b)[\w./ :@\-,]+\r?\n")),
     ("openai-log", re.compile(r"\"object\"\s*:\s*\"(chat\.completion(\.chunk)?|text_completion|response)\"")),
+    # a W&B history or events line (older SDKs); a summary (whose "_wandb" is an object) is not
+    ("wandb-history", re.compile(r'\A\s*\{(?=[^\n]*"_runtime":)(?=[^\n]*"_timestamp":)(?![^\n]*"_wandb":\s*\{)')),
 )
 
 
-def sniff(head: bytes) -> str | None:
-    """The format whose signature appears in the first bytes of a file, or None.
+def sniff(head: bytes, columns: Mapping[str, str] | None = None) -> str | None:
+    """The format whose signature appears in the first bytes of a file, else the metric table its header names
+    (a CSV header or a first JSON object: long, wide, W&B export or Lightning, see
+    :func:`llmlens.loaders.metric_tables.sniff`; ``columns`` as ``load`` takes it), or None.
 
     >>> sniff(b'{"resourceSpans": [{"scopeSpans": []}]}')
     'otlp-json'
     >>> sniff(b'{\\n    "name": "chat",\\n    "context": {\\n        "trace_id": "0x5b8e"')
     'otel-console'
-    >>> sniff(b"epoch,step,loss\\n0,1,0.5\\n")
-    'lightning-csv'
+    >>> sniff(b"epoch,step,loss\\n0,1,0.5\\n"), sniff(b"run,step,loss\\n"), sniff(b"run,metric,step,value\\n")
+    ('lightning-csv', 'metrics-wide', 'metrics-long')
     >>> sniff(b"lr: 0.1\\n") is None
     True
     """
@@ -32,4 +37,4 @@ def sniff(head: bytes) -> str | None:
     for name, signature in _SIGNATURES:
         if signature.search(text):
             return name
-    return None
+    return metric_tables.sniff(head, columns)

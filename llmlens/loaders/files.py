@@ -20,6 +20,10 @@ NEWLINE = ord("\n")
 BLANK_CHECK = 64
 
 
+IGNORED_FOLDERS = {".trash", ".git", ".ipynb_checkpoints", "__pycache__"}
+"""Folders a folder walk never enters: MLflow's deleted experiments, version control, editor copies."""
+
+
 class LoadError(LensError):
     """A file cannot be loaded at all (missing, unreadable, unknown format)."""
 
@@ -30,12 +34,15 @@ def expand(paths: tuple[str | os.PathLike[str], ...]) -> list[Path]:
     >>> expand(())
     []
     """
-    found: list[Path] = []
+    found: dict[Path, None] = {}
     for item in paths:
         text = os.fspath(item)
         path = Path(text).expanduser()
-        if path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        walked = path.is_dir()
+        if walked:
+            path = path.resolve()  # once: the files under a resolved folder need no resolving of their own
+            matches = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                             and not IGNORED_FOLDERS.intersection(p.relative_to(path).parts))  # fmt: skip
         elif glob.has_magic(text):
             pattern = str(Path(text).expanduser())
             matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())  # noqa: PTH207
@@ -43,8 +50,8 @@ def expand(paths: tuple[str | os.PathLike[str], ...]) -> list[Path]:
             matches = [path] if path.is_file() else []
         if not matches:
             raise LoadError(f"no file matches {text!r}")
-        found += [m.resolve() for m in matches if m.resolve() not in found]
-    return found
+        found.update((m if walked else m.resolve(), None) for m in matches)
+    return list(found)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ logged in that call, and ``step`` (and usually ``epoch``) columns. Each non-empt
 ``step``; ``epoch`` is a metric like the others. A cell that is not a number is rejected with its line and column,
 and the rest of its row still loads. A run is the ``version_N`` folder; ``hparams.yaml`` beside the file becomes
 ``params`` (nested keys flattened with dots).
+
+It is told from other wide metric tables by its header: ``step`` and ``epoch`` columns and no run column. Every
+column but ``step`` is a metric (``epoch`` too, and a key named like a time column).
 """
 
 from __future__ import annotations
@@ -16,67 +19,31 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from llmlens.loaders.files import Records, line_records
+from llmlens.loaders.metric_tables import LIGHTNING, stage_table
 from llmlens.query import run_script
 
-NAME = "lightning-csv"
+NAME = LIGHTNING
 
-STAGE = r"""
-CREATE OR REPLACE TEMP TABLE llmlens_csv_header AS
-SELECT list_transform(string_split(text, ','), lambda c: trim(c, ' "')) AS columns
-FROM llmlens_records ORDER BY line LIMIT 1;
-
-CREATE OR REPLACE TEMP TABLE llmlens_csv_run AS
-SELECT regexp_replace(uri, '[/\\][^/\\]*$', '') AS folder FROM llmlens_source;
-
-CREATE OR REPLACE TEMP TABLE llmlens_csv_cells AS
-SELECT r.line, r.byte_offset, CAST(r.line - 2 AS BIGINT) AS seq, c.i, h.columns[c.i] AS key, trim(c.cell) AS cell,
-       trim(r.cells[list_position(h.columns, 'step')]) AS step_text
-FROM (SELECT line, byte_offset, string_split(text, ',') AS cells FROM llmlens_records
-      WHERE line > (SELECT min(line) FROM llmlens_records)) r,
-     llmlens_csv_header h,
-     LATERAL (SELECT unnest(r.cells) AS cell, generate_subscripts(r.cells, 1) AS i) c;
-
-CREATE OR REPLACE TEMP TABLE llmlens_stage_metrics AS
-SELECT 'lightning:' || (SELECT folder FROM llmlens_csv_run) AS run_id, key,
-       TRY_CAST(TRY_CAST(step_text AS DOUBLE) AS BIGINT) AS step, NULL::TIMESTAMPTZ AS wall_time,
-       TRY_CAST(cell AS DOUBLE) AS value, seq
-FROM llmlens_csv_cells
-WHERE key IS NOT NULL AND key <> 'step' AND cell <> '' AND TRY_CAST(cell AS DOUBLE) IS NOT NULL;
-
-INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
-SELECT $source_id, 'line ' || line || ', column ' || coalesce(key, '#' || i), line, byte_offset,
-       CASE WHEN key IS NULL THEN 'more cells than the header has columns'
-            ELSE 'not a number: ' || left(cell, 80) END,
-       left(cell, 200), encode(cell)
-FROM llmlens_csv_cells
-WHERE cell <> '' AND (key IS NULL OR (key <> 'step' AND TRY_CAST(cell AS DOUBLE) IS NULL));
-
+RUN = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_stage_runs AS
 SELECT 'lightning:' || folder AS run_id,
        regexp_extract(folder, '([^/\\]+)[/\\][^/\\]+$', 1) AS project,
        regexp_extract(folder, '([^/\\]+[/\\][^/\\]+)$', 1) AS name,
        NULL::VARCHAR AS group_name, NULL::TIMESTAMPTZ AS started_at, NULL::TIMESTAMPTZ AS ended_at,
        NULL::VARCHAR AS status, []::VARCHAR[] AS tags, json_object('folder', folder) AS attributes
-FROM llmlens_csv_run;
+FROM (SELECT regexp_replace(uri, '[/\\][^/\\]*$', '') AS folder FROM llmlens_source);
 """
 
 
-def read(data: bytes) -> Records:
-    """One record per line of ``metrics.csv`` (the first is the header).
-
-    >>> read(b"epoch,step,loss\\n0,9,0.5\\n").table.column("text").to_pylist()
-    ['epoch,step,loss\\n', '0,9,0.5\\n']
-    """
-    return line_records(data)
-
-
 def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
-    """Stage the run, its points and the ``hparams.yaml`` beside the file as params."""
-    run_script(con, STAGE, {"source_id": source_id})
+    """Stage the run, its points (read as any wide metric table is, :mod:`llmlens.loaders.metric_tables`) and the
+    ``hparams.yaml`` beside the file as params."""
     ((uri,),) = con.execute("SELECT uri FROM llmlens_source").fetchall()
-    ((run_id,),) = con.execute("SELECT run_id FROM llmlens_stage_runs").fetchall()
-    pairs = hparams(Path(uri).parent / "hparams.yaml")
+    folder = Path(uri).parent
+    run_id = f"lightning:{folder}"
+    stage_table(con, source_id, NAME, file_run=run_id)
+    run_script(con, RUN)
+    pairs = hparams(folder / "hparams.yaml")
     llmlens_params = pa.table(  # noqa: F841 (read by name in the statement below)
         {"run_id": [run_id] * len(pairs), "key": [k for k, _ in pairs], "value": [v for _, v in pairs]},
         schema=pa.schema([("run_id", pa.string()), ("key", pa.string()), ("value", pa.string())]),

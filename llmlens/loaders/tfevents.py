@@ -42,7 +42,7 @@ _MASK_DELTA = 0xA282EAD8
 _DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_HALF, _DT_INT64, _DT_BFLOAT16 = 1, 2, 3, 19, 9, 14
 _TENSOR_DTYPES = {_DT_FLOAT: "<f4", _DT_DOUBLE: "<f8", _DT_INT32: "<i4", _DT_INT64: "<i8", _DT_HALF: "<f2"}
 
-_PROTOS = message_classes(
+PROTOS = message_classes(
     "llmlens.tensorboard",
     {
         "Event": [("wall_time", 1, "double"), ("step", 2, "int64"), ("file_version", 3, "string"),
@@ -68,8 +68,9 @@ _PROTOS = message_classes(
         "HParam": [("key", 1, "string"), ("value", 2, "Value")],  # a map<string, Value> entry
     },
 )  # fmt: skip
-_EVENT = _PROTOS["Event"]
-_HPARAMS = _PROTOS["HParamsPluginData"]
+"""The messages of an event file that llmlens reads (and the demo writes), by name."""
+EVENT = PROTOS["Event"]
+_HPARAMS = PROTOS["HParamsPluginData"]
 
 POINTS = pa.schema([("key", pa.string()), ("step", pa.int64()), ("wall_time", pa.float64()),
                     ("value", pa.float64()), ("kind", pa.string())])  # fmt: skip
@@ -86,6 +87,16 @@ def masked_crc(data: bytes | memoryview) -> int:
 
     crc = int(google_crc32c.value(bytes(data)))
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def record(payload: bytes) -> bytes:
+    """One framed record of an event file, as TensorBoard's writers frame it.
+
+    >>> record(b"") == bytes(8) + masked_crc(bytes(8)).to_bytes(4, "little") + masked_crc(b"").to_bytes(4, "little")
+    True
+    """
+    length = _HEADER.pack(len(payload), 0)[:8]
+    return length + _CRC.pack(masked_crc(length)) + payload + _CRC.pack(masked_crc(payload))
 
 
 def could_be(head: bytes, size: int) -> bool:
@@ -222,7 +233,7 @@ def decode(
     padded = np.frombuffer(data + bytes(_PADDING), dtype=np.uint8)  # reads a little past a record's end are safe
     fast, table = _simple_scalars(padded, starts, lengths)
     points, failed = _Points(plugins), []
-    parse = _EVENT.FromString
+    parse = EVENT.FromString
     for index in np.flatnonzero(~fast).tolist():
         start = int(starts[index])
         try:
@@ -399,7 +410,7 @@ def _which(value: Any) -> str | None:
 def tensor_array(tensor: Any) -> np.ndarray[Any, Any] | None:
     """A ``TensorProto``'s numbers as a numpy array of its shape; None for types that are not numbers.
 
-    >>> t = _PROTOS["Tensor"](dtype=_DT_FLOAT, float_val=[0.5])
+    >>> t = PROTOS["Tensor"](dtype=_DT_FLOAT, float_val=[0.5])
     >>> tensor_array(t).tolist()  # a scalar: no dimensions
     0.5
     """

@@ -84,7 +84,14 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
     "metrics": (
         "INSERT INTO metrics BY NAME SELECT $source_id AS source_id, r.* FROM llmlens_rows r "
         "WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.run_id AND m.key = r.key "
-        "AND m.step IS NOT DISTINCT FROM r.step AND m.seq IS NOT DISTINCT FROM r.seq)",
+        "AND m.step IS NOT DISTINCT FROM r.step AND m.seq IS NOT DISTINCT FROM r.seq) "
+        "ORDER BY r.run_id, r.key, r.step, r.seq",  # the anti-join does not keep the rows' order: sort here
+        _MARK_SUPERSEDED,
+    ),
+    # the points of runs the store holds none of yet: nothing to compare them with
+    "new metrics": (
+        "INSERT INTO metrics BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows "
+        "ORDER BY run_id, key, step, seq",
         _MARK_SUPERSEDED,
     ),
     "rejects": ("INSERT INTO rejects BY NAME SELECT * FROM llmlens_rows",),
@@ -112,9 +119,8 @@ def staged_rows(stager: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
 _STAGED_METRICS = """
 SELECT * FROM llmlens_stage_metrics
 QUALIFY row_number() OVER (PARTITION BY run_id, key, step, seq) = 1
-ORDER BY run_id, key, step, seq
 """
-"""Metric points sorted as the ``metrics`` table keeps them; a point repeated within the file counts once."""
+"""Metric points; a point repeated within the file counts once (they are sorted as they are written)."""
 
 
 def _span_rows(stager: duckdb.DuckDBPyConnection, staged: set[str]) -> dict[str, pa.Table]:
@@ -143,11 +149,21 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
     """
     written = rows.get("spans", _NO_SPANS)
     for table, table_rows in rows.items():
-        statements = _WRITES.get(table) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
+        kind = "new metrics" if table == "metrics" and not _holds_runs_of(con, table_rows) else table
+        statements = _WRITES.get(kind) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
         for statement in statements:
             _execute(con, statement, table_rows, written, source_id)
     if "spans" in rows:
         otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
+
+
+def _holds_runs_of(con: duckdb.DuckDBPyConnection, llmlens_rows: pa.Table) -> bool:
+    """Whether the store holds points of any run of ``llmlens_rows`` (read by name, as in :func:`_execute`)."""
+    return bool(
+        con.execute(
+            "SELECT EXISTS (SELECT 1 FROM metrics WHERE run_id IN (SELECT DISTINCT run_id FROM llmlens_rows))"
+        ).fetchall()[0][0]
+    )
 
 
 _NO_SPANS = pa.table({"trace_id": pa.array([], pa.string()), "span_id": pa.array([], pa.string())})
