@@ -134,3 +134,24 @@ def test_a_file_named_outright_must_be_a_known_format(tmp_path: Path) -> None:
     folder = _lightning_version(tmp_path)
     with llmlens.open(":memory:") as lens, pytest.raises(llmlens.LensError, match="cannot tell the format"):
         lens.load(folder / "hparams.yaml", progress=False)
+
+
+def test_points_written_after_an_empty_chunk_are_seen_in_the_same_session(tmp_path: Path) -> None:
+    """DuckDB 2.0 misreads a table after an empty INSERT and a large one in one transaction: none is ever empty."""
+    import pyarrow as pa
+
+    from llmlens.loaders.writes import write_staged
+
+    def points(count: int) -> pa.Table:
+        return pa.table({"run_id": ["r"] * count, "key": ["loss"] * count, "step": list(range(count)),
+                         "wall_time": pa.nulls(count, pa.timestamp("us", tz="UTC")), "value": [1.0] * count,
+                         "seq": list(range(count))})  # fmt: skip
+
+    with llmlens.open(tmp_path / "store.duckdb") as lens:
+        lens.con.execute("BEGIN TRANSACTION")
+        write_staged(lens.con, 1, {"metrics": points(0)})
+        write_staged(lens.con, 1, {"metrics": points(130_000)})
+        write_staged(lens.con, 1, {"metrics": points(130_000)})  # all stored already: nothing new
+        assert lens.con.execute("SELECT count(*), min(step) FROM metrics").fetchall() == [(130_000, 0)]
+        lens.con.execute("COMMIT")
+        assert lens.con.execute("SELECT count(*), max(step) FROM metrics").fetchall() == [(130_000, 129_999)]

@@ -4,6 +4,9 @@ it), log records, runs, params and metrics.
 Staging runs on its own connection, outside the file's transaction, so its temporary tables are freed chunk by
 chunk; what is to be written is handed over as Arrow tables (:func:`staged_rows`) and written inside the file's
 transaction (:func:`write_staged`).
+
+No INSERT of zero rows runs in that transaction: in DuckDB 2.0, an empty insert followed by one of a row group or
+more (122,880 rows) in the same transaction leaves the table reading as empty until the store is reopened.
 """
 
 from __future__ import annotations
@@ -82,10 +85,13 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
         "INSERT INTO params BY NAME SELECT $source_id AS source_id, * FROM llmlens_rows",
     ),
     "metrics": (
-        "INSERT INTO metrics BY NAME SELECT $source_id AS source_id, r.* FROM llmlens_rows r "
+        "CREATE OR REPLACE TEMP TABLE llmlens_new_points AS SELECT r.* FROM llmlens_rows r "
         "WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.run_id AND m.key = r.key "
-        "AND m.step IS NOT DISTINCT FROM r.step AND m.seq IS NOT DISTINCT FROM r.seq) "
-        "ORDER BY r.run_id, r.key, r.step, r.seq",  # the anti-join does not keep the rows' order: sort here
+        "AND m.step IS NOT DISTINCT FROM r.step AND m.seq IS NOT DISTINCT FROM r.seq)",
+        # the anti-join does not keep the rows' order: sorted here; inserted only when there are any (see below)
+        "INSERT INTO metrics BY NAME SELECT $source_id AS source_id, * FROM llmlens_new_points "
+        "ORDER BY run_id, key, step, seq",
+        "DROP TABLE llmlens_new_points",
         _MARK_SUPERSEDED,
     ),
     # the points of runs the store holds none of yet: nothing to compare them with
@@ -149,12 +155,20 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
     """
     written = rows.get("spans", _NO_SPANS)
     for table, table_rows in rows.items():
+        if not table_rows.num_rows:
+            continue  # never an empty INSERT in the load's transaction (DuckDB 2.0 then misreads the table)
         kind = "new metrics" if table == "metrics" and not _holds_runs_of(con, table_rows) else table
         statements = _WRITES.get(kind) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
         for statement in statements:
+            if "FROM llmlens_new_points" in statement and not _count(con, "llmlens_new_points"):
+                continue
             _execute(con, statement, table_rows, written, source_id)
     if "spans" in rows:
         otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 (a fixed name)
 
 
 def _holds_runs_of(con: duckdb.DuckDBPyConnection, llmlens_rows: pa.Table) -> bool:
