@@ -168,7 +168,7 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 (a fixed name)
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 def _holds_runs_of(con: duckdb.DuckDBPyConnection, llmlens_rows: pa.Table) -> bool:
