@@ -205,13 +205,15 @@ WHERE l.event_name IN ({_EVENT_NAMES});
 
 WRITE = """
 DELETE FROM messages USING llmlens_log_spans s WHERE messages.trace_id = s.trace_id AND messages.span_id = s.span_id;
-INSERT INTO messages BY NAME
+CREATE OR REPLACE TEMP TABLE llmlens_log_messages AS
 SELECT s.source_id, s.trace_id, s.span_id, m.* EXCLUDE (n)
 FROM llmlens_event_messages m JOIN llmlens_log_spans s USING (n);
 DROP TABLE llmlens_log_spans;
 DROP TABLE llmlens_genai_events;
 DROP TABLE llmlens_event_messages;
 """
+"""Replace the affected spans' messages; the new ones are inserted after, only if there are any (an empty INSERT
+in the load's transaction makes DuckDB 2.0 misread the table, see :mod:`llmlens.loaders.writes`)."""
 
 
 def write_messages(con: duckdb.DuckDBPyConnection, spans: pa.Table, logs: pa.Table | None) -> None:
@@ -228,6 +230,9 @@ def write_messages(con: duckdb.DuckDBPyConnection, spans: pa.Table, logs: pa.Tab
     run_script(con, LOG_EVENTS)
     run_script(con, genai_events.EVENT_MESSAGES)
     run_script(con, WRITE)
+    if con.execute("SELECT EXISTS (FROM llmlens_log_messages)").fetchall()[0][0]:
+        con.execute("INSERT INTO messages BY NAME SELECT * FROM llmlens_log_messages")
+    con.execute("DROP TABLE llmlens_log_messages")
 
 
 STAGED = """

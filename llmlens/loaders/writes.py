@@ -88,7 +88,7 @@ _WRITES = {  # table -> how its rows are written; `llmlens_written` is the new s
         "CREATE OR REPLACE TEMP TABLE llmlens_new_points AS SELECT r.* FROM llmlens_rows r "
         "WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.run_id AND m.key = r.key "
         "AND m.step IS NOT DISTINCT FROM r.step AND m.seq IS NOT DISTINCT FROM r.seq)",
-        # the anti-join does not keep the rows' order: sorted here; inserted only when there are any (see below)
+        # the anti-join does not keep the rows' order: sorted here
         "INSERT INTO metrics BY NAME SELECT $source_id AS source_id, * FROM llmlens_new_points "
         "ORDER BY run_id, key, step, seq",
         "DROP TABLE llmlens_new_points",
@@ -160,15 +160,9 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
         kind = "new metrics" if table == "metrics" and not _holds_runs_of(con, table_rows) else table
         statements = _WRITES.get(kind) or tuple(sql.format(table=table) for sql in _CHILD_WRITES)
         for statement in statements:
-            if "FROM llmlens_new_points" in statement and not _count(con, "llmlens_new_points"):
-                continue
             _execute(con, statement, table_rows, written, source_id)
     if "spans" in rows:
         otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 def _holds_runs_of(con: duckdb.DuckDBPyConnection, llmlens_rows: pa.Table) -> bool:
@@ -187,8 +181,14 @@ def _execute(
     con: duckdb.DuckDBPyConnection, sql: str, llmlens_rows: pa.Table, llmlens_written: pa.Table, source_id: int
 ) -> None:
     """Run one write; the SQL reads the two tables by these argument names (prefixed, so that no table of the
-    user's can shadow them: DuckDB looks in the catalog before it looks at Python variables)."""
-    con.execute(sql, {"source_id": source_id} if "$source_id" in sql else None)
+    user's can shadow them: DuckDB looks in the catalog before it looks at Python variables). An INSERT whose
+    SELECT finds no rows is not run (see the module's note on DuckDB 2.0)."""
+    params = {"source_id": source_id} if "$source_id" in sql else None
+    if sql.startswith("INSERT INTO "):  # checked here, where the statement's tables are read by name
+        exists = f"SELECT EXISTS ({sql[sql.index('SELECT') :]})"
+        if not con.execute(exists, params).fetchall()[0][0]:
+            return
+    con.execute(sql, params)
 
 
 def rows_added(con: duckdb.DuckDBPyConnection, source_id: int) -> dict[str, int]:
