@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import google_crc32c
 import numpy as np
 import pyarrow as pa
 
@@ -83,8 +84,6 @@ def masked_crc(data: bytes | memoryview) -> int:
     >>> hex(masked_crc(b"brain.Event:2"))
     '0x7c0601ee'
     """
-    import google_crc32c
-
     crc = int(google_crc32c.value(bytes(data)))
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
