@@ -11,19 +11,21 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from llmlens.errors import LensError
 from llmlens.query import Params, run
 from llmlens.store import connect, current_version
 from llmlens.store.connection import MEMORY
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     import pandas as pd
+    import plotly.graph_objects as go
     import pyarrow as pa
 
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
-    from llmlens.widgets import TokenView
+    from llmlens.widgets import RunCharts, TokenView
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,129 @@ class Lens:
         from llmlens.widgets import TokenView
 
         return TokenView.from_span(self, span_id, trace_id)
+
+    def runs(self, where: str | None = None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """A table of runs: status, start, duration, last step, the last and best value of ``metrics`` (keys or
+        globs; default: the losses and accuracies most runs logged) and only the params that differ between them.
+        ``where`` is a SQL condition on the run columns (``"status = 'failed'"``), checked to be one read-only
+        expression.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     _ = lens.sql("INSERT INTO runs (run_id, name, status) VALUES ('a', 'base', 'finished')")
+        ...     _ = lens.sql("INSERT INTO metrics (run_id, key, step, value) "
+        ...                  "VALUES ('a', 'loss', 0, 2), ('a', 'loss', 1, 1)")
+        ...     lens.runs()[["name", "status", "loss last", "loss best"]].values.tolist()
+        [['base', 'finished', 1.0, 1.0]]
+        """
+        from llmlens.analysis.run_table import run_table
+
+        return run_table(self._con, where=where, metrics=metrics)
+
+    def params_diff(self, runs: Sequence[str] | None = None) -> pd.DataFrame:
+        """The params that differ between ``runs`` (ids or names; default all), one row per param, one column per
+        run.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     _ = lens.sql("INSERT INTO params (run_id, key, value) VALUES ('a', 'lr', '0.1'), ('b', 'lr', '0.2'), "
+        ...                  "('a', 'seed', '1'), ('b', 'seed', '1')")
+        ...     lens.params_diff().to_dict("index")
+        {'lr': {'a': '0.1', 'b': '0.2'}}
+        """
+        from llmlens.analysis.run_table import params_diff
+
+        return params_diff(self._con, runs)
+
+    def parallel_coordinates(
+        self, metric: str | None = None, runs: Sequence[str] | None = None, params: Sequence[str] | None = None
+    ) -> go.Figure:
+        """Params (those that differ, or ``params``) against the final value of ``metric``, one line per run.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     _ = lens.sql("INSERT INTO params (run_id, key, value) VALUES ('a', 'lr', '0.1'), ('b', 'lr', '0.2')")
+        ...     _ = lens.sql("INSERT INTO metrics (run_id, key, step, value) "
+        ...                  "VALUES ('a', 'loss', 0, 2), ('b', 'loss', 0, 1)")
+        ...     [d.label for d in lens.parallel_coordinates("loss").data[0].dimensions]
+        ['lr', 'loss']
+        """
+        from llmlens.analysis.run_table import parallel_coordinates
+
+        return parallel_coordinates(self._con, runs, metric=metric, params=params)
+
+    def anomalies(self, runs: Sequence[str] | None = None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """What went wrong in training runs, one row per finding: NaN/inf values, loss spikes (a robust score of the
+        residual from the recent trend), stalls (gaps in wall time: a crash, a preemption), restarts (the step going
+        back) and straggler GPUs (one device persistently below its peers). ``runs`` are ids or names, ``metrics``
+        keys or globs (for NaN and spikes).
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     _ = lens.sql("INSERT INTO metrics (run_id, key, step, value, seq) SELECT 'r', 'loss', i, "
+        ...                  "CASE WHEN i >= 90 THEN 'nan'::DOUBLE ELSE 1 END, i FROM range(100) t(i)")
+        ...     lens.anomalies()[["run_id", "key", "kind", "step"]].values.tolist()
+        [['r', 'loss', 'non_finite', 90]]
+        """
+        from llmlens.analysis.anomalies import anomalies
+        from llmlens.widgets.chart_data import run_ids
+
+        ids = run_ids(self._con, runs) if runs is not None else None
+        return anomalies(self._con, runs=ids, keys=list(metrics) if metrics is not None else None)
+
+    def compare(
+        self,
+        metrics: str | Sequence[str] | None = None,
+        runs: Sequence[str] | None = None,
+        *,
+        x: str = "step",
+        smoothing: str = "none",
+        weight: float = 0.6,
+        group_by: str = "",
+        log_y: bool = False,
+    ) -> RunCharts:
+        """Charts of ``metrics`` (keys or globs such as ``loss*``, ``grad_norm/layer_*``; default: every key with
+        ``loss`` in its name) across ``runs`` (ids or names; default: all that logged them), one chart per key.
+
+        Every bucket keeps its lowest, highest and last value, so no spike is sampled away; dragging across a chart
+        zooms all of them and re-queries the range at full resolution. ``x`` is ``step``, ``wall_time``,
+        ``relative`` or another metric (``tokens_seen``); ``smoothing`` is ``none``, ``ema`` (TensorBoard's
+        debiased EMA) or ``twema`` (W&B's time-weighted EMA) with ``weight``; ``group_by`` a param, to draw one
+        mean ± std band per value of it. NaN/inf, spikes, stalls and restarts are marked on the charts.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     _ = lens.sql("INSERT INTO metrics (run_id, key, step, value, seq) "
+        ...                  "SELECT 'r', 'train/loss', i, 1 / (i + 1), i FROM range(1000) t(i)")
+        ...     lens.compare("train/*").metrics
+        ['train/loss']
+        """
+        from llmlens.widgets import RunCharts
+
+        return RunCharts(
+            self._con, metrics, runs, x=x, smoothing=smoothing, weight=weight, group_by=group_by, log_y=log_y
+        )
+
+    def heatmap(self, metrics: str, run: str, *, buckets: int = 200) -> go.Figure:
+        """Many keys of one run as a heatmap, key by step (``grad_norm/layer_*`` to see how layers evolve,
+        ``system/gpu.*.utilization`` to see a straggler GPU); ``run`` is an id or a unique name.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     _ = lens.sql("INSERT INTO metrics (run_id, key, step, value) SELECT 'r', 'layer_' || (i % 4), i // 4, "
+        ...                  "i % 4 FROM range(400) t(i)")
+        ...     lens.heatmap("layer_*", "r").data[0].y
+        ('layer_0', 'layer_1', 'layer_2', 'layer_3')
+        """
+        from llmlens.analysis.buckets import key_heatmap
+        from llmlens.widgets.chart_data import resolve_run
+        from llmlens.widgets.figures import heatmap_figure
+
+        run_id = resolve_run(self._con, run)
+        table = key_heatmap(self._con, metrics, run_id, buckets=buckets)
+        if not table.num_rows:
+            raise LensError(f"run {run!r} logged no finite value of a metric matching {metrics!r}")
+        return heatmap_figure(table, title=f"{metrics} · {run}", metric=metrics)
 
     @property
     def collectors(self) -> list[Collector]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
+    from llmlens.widgets import RunCharts
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +40,11 @@ class _Command:
     summary: str
     parser: _Parser
     run: Callable[[argparse.Namespace], Any]
+
+
+def _split(text: str | None) -> list[str] | None:
+    """A comma-separated option as a list (None when not given)."""
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
 
 
 @magics_class
@@ -102,6 +108,25 @@ class LensMagics(Magics):
         tokens_parser = parser("tokens", "Show the token viewer for an LLM span (a unique id prefix is enough).")
         tokens_parser.add_argument("span_id")
         tokens_parser.add_argument("--trace", default=None, help="trace id, when the span id is in several traces")
+        runs_parser = parser("runs", "Table of runs: status, duration, last and best metric values, differing params.")
+        runs_parser.add_argument("--where", default=None, help="SQL condition on run columns: \"status = 'failed'\"")
+        runs_parser.add_argument("--metrics", default=None, help="comma-separated keys or globs: eval/*,train/loss")
+        compare_parser = parser("compare", "Charts of metrics (keys or globs) across runs, every spike kept.")
+        compare_parser.add_argument("metrics", nargs="*", help="keys or globs (default: every key with 'loss')")
+        compare_parser.add_argument("--runs", default=None, help="comma-separated run ids or names")
+        compare_parser.add_argument("--x", default="step", help="step, wall_time, relative or a metric key")
+        compare_parser.add_argument("--smoothing", default="none", choices=["none", "ema", "twema"])
+        compare_parser.add_argument("--weight", type=float, default=0.6, help="smoothing weight (default: 0.6)")
+        compare_parser.add_argument("--group-by", default="", help="a param: one mean +- std band per value")
+        compare_parser.add_argument("--log", action="store_true", help="log-scale y")
+        heatmap_parser = parser("heatmap", "Many keys of one run as a heatmap: grad_norm/layer_* or system/gpu.*.")
+        heatmap_parser.add_argument("metrics", help="glob of keys, e.g. 'grad_norm/layer_*'")
+        heatmap_parser.add_argument("run", help="run id or name")
+        anomalies_parser = parser("anomalies", "NaN/inf, loss spikes, stalls, restarts and straggler GPUs of runs.")
+        anomalies_parser.add_argument("--runs", default=None, help="comma-separated run ids or names")
+        anomalies_parser.add_argument("--metrics", default=None, help="comma-separated keys or globs")
+        diff_parser = parser("params_diff", "The params that differ between runs, side by side.")
+        diff_parser.add_argument("runs", nargs="*", help="run ids or names (default: all)")
         close_parser = parser("close", "Close the current store, releasing its lock.")
         return [
             _Command("help", help_parser.description or "", help_parser, lambda _: self._help()),
@@ -115,6 +140,31 @@ class LensMagics(Magics):
                 tokens_parser.description or "",
                 tokens_parser,
                 lambda args: self._lens().tokens(args.span_id, args.trace),
+            ),
+            _Command(
+                "runs",
+                runs_parser.description or "",
+                runs_parser,
+                lambda args: self._lens().runs(where=args.where, metrics=_split(args.metrics)),
+            ),
+            _Command("compare", compare_parser.description or "", compare_parser, self._compare),
+            _Command(
+                "heatmap",
+                heatmap_parser.description or "",
+                heatmap_parser,
+                lambda args: self._lens().heatmap(args.metrics, args.run),
+            ),
+            _Command(
+                "anomalies",
+                anomalies_parser.description or "",
+                anomalies_parser,
+                lambda args: self._lens().anomalies(runs=_split(args.runs), metrics=_split(args.metrics)),
+            ),
+            _Command(
+                "params_diff",
+                diff_parser.description or "",
+                diff_parser,
+                lambda args: self._lens().params_diff(args.runs or None),
             ),
             _Command("close", close_parser.description or "", close_parser, lambda _: self._close()),
         ]
@@ -136,6 +186,17 @@ class LensMagics(Magics):
         from llmlens.loaders.metric_tables import parse_columns
 
         return self._lens().load(*args.paths, format=args.format, columns=parse_columns(args.columns))
+
+    def _compare(self, args: argparse.Namespace) -> RunCharts:
+        return self._lens().compare(
+            args.metrics or None,
+            _split(args.runs),
+            x=args.x,
+            smoothing=args.smoothing,
+            weight=args.weight,
+            group_by=args.group_by,
+            log_y=args.log,
+        )
 
     def _collect(self, args: argparse.Namespace) -> Collector | None:
         lens = self._lens()

@@ -72,5 +72,5 @@ def test_buckets_leave_out_superseded_points_unless_asked(tmp_path: object) -> N
         )
         assert metric_buckets(lens.con, "loss", pixels=1).column("points").to_pylist() == [1, 1]
         assert sum(metric_buckets(lens.con, "loss", pixels=1, latest=False).column("points").to_pylist()) == 3
-        with pytest.raises(ValueError, match="x must be one of"):
+        with pytest.raises(llmlens.LensError, match="x must be one of"):
             metric_buckets(lens.con, "loss", x="epoch; DROP TABLE metrics")

@@ -130,3 +130,31 @@ def test_tokens_shows_the_token_viewer_for_a_span(ip: Any, store: llmlens.Lens) 
     assert ip.run_line_magic("lens", "tokens s2 --trace t2").count == 0  # no token data: the view says so
     with pytest.raises(UsageError, match="no span 'nope'"):
         ip.run_line_magic("lens", "tokens nope")
+
+
+@pytest.fixture
+def runs_store(ip: Any, store: llmlens.Lens) -> llmlens.Lens:
+    store.sql(
+        "INSERT INTO runs (run_id, name, status) VALUES ('r1', 'base', 'finished'), ('r2', 'high-lr', 'failed');"
+        "INSERT INTO params (run_id, key, value) VALUES ('r1', 'lr', '1e-4'), ('r2', 'lr', '1e-3'),"
+        " ('r1', 'seed', '1'), ('r2', 'seed', '1');"
+        "INSERT INTO metrics (run_id, key, step, value, seq) SELECT 'r' || (1 + i % 2), k, i // 2,"
+        " CASE WHEN i % 2 = 1 AND i > 300 THEN 'nan'::DOUBLE ELSE 2 - i / 1000 END, i"
+        " FROM range(400) t(i), (VALUES ('train/loss'), ('layer_0'), ('layer_1')) k(k)"
+    )
+    return store
+
+
+def test_run_comparison_commands_reach_the_lens(ip: Any, runs_store: llmlens.Lens) -> None:
+    table = ip.run_line_magic("lens", "runs --where \"status = 'failed'\"")
+    assert table.name.tolist() == ["high-lr"]
+    charts = ip.run_line_magic("lens", "compare train/* --runs base,high-lr --smoothing ema --group-by lr")
+    assert charts.metrics == ["train/loss"] and charts.series == ["1e-4", "1e-3"] and charts.smoothing == "ema"
+    assert ip.run_line_magic("lens", "params_diff base high-lr").index.tolist() == ["lr"]
+    assert ip.run_line_magic("lens", "heatmap layer_* base").data[0].y == ("layer_0", "layer_1")
+    found = ip.run_line_magic("lens", "anomalies --runs high-lr --metrics train/*")
+    assert found[["run_id", "key", "kind"]].values.tolist() == [["r2", "train/loss", "non_finite"]]
+    with pytest.raises(UsageError, match="no metric val/"):
+        ip.run_line_magic("lens", "compare val/*")
+    with pytest.raises(UsageError, match="a logged metric"):
+        ip.run_line_magic("lens", "compare --x tokens")

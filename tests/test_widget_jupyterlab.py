@@ -75,3 +75,40 @@ def test_the_widget_takes_the_host_theme(tmp_path_factory: pytest.TempPathFactor
     dark_host = sum(host) < 3 * 128
     assert dark_host == (theme == "JupyterLab Dark")
     assert (sum(text) > 3 * 128) == dark_host  # light text on a dark host, dark text on a light one
+
+
+CHART_CELLS = [
+    "import llmlens\nlens = llmlens.open(':memory:')\n"
+    "_ = lens.sql(\"INSERT INTO metrics (run_id, key, step, value, seq) SELECT 'run-' || r, 'train/loss', i, "
+    '2 - i / 200000 + CASE WHEN i = 77777 THEN 5 ELSE 0 END, i FROM range(2) a(r), range(100000) t(i)")\n'
+    "charts = lens.compare('train/loss')\ncharts",
+    "print(f'zoom: {[round(v) for v in charts.zoom]} rows: {len(charts.buckets)}')",
+]
+
+
+def test_dragging_across_a_chart_zooms_and_the_kernel_re_queries_finer_buckets(lab: Lab, page: Any) -> None:
+    open_notebook(page, lab, "charts.ipynb", CHART_CELLS)
+    cell = run_cell(page, 0)
+    chart = cell.locator(".ll-chart").first
+    cell.locator(".ll-charts[data-drawn='1']").wait_for()
+    wide = float(chart.get_attribute("data-bucket-width") or "0")
+    assert wide > 100  # 100,000 steps in 800 buckets
+    canvas = chart.locator("canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.52, y, steps=5)
+    page.mouse.up()
+    cell.locator(".ll-charts[data-state=ready]:not([data-zoom=''])").wait_for()
+    narrow = float(chart.get_attribute("data-bucket-width") or "0")
+    assert narrow < wide / 10
+    x0, x1 = float(chart.get_attribute("data-x0") or "0"), float(chart.get_attribute("data-x1") or "0")
+    assert 40_000 < x0 < x1 < 60_000
+    state = run_cell(page, 1).locator(".jp-OutputArea-output")
+    state.filter(has_text="zoom:").wait_for()
+    assert "zoom: [" in state.inner_text() and "zoom: []" not in state.inner_text()
+    chart.locator("canvas").dblclick()  # zooms out again
+    cell.locator(".ll-charts[data-state=ready][data-zoom='']").wait_for()
+    assert float(chart.get_attribute("data-bucket-width") or "0") == pytest.approx(wide, rel=0.01)

@@ -1,0 +1,323 @@
+"""What the run comparison charts show, as plain data: the runs and metric keys picked, and each chart's buckets
+(or group bands) as one Arrow table, smoothed, ready to send as binary."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmlens.analysis.buckets import group_bands, metric_buckets
+from llmlens.analysis.smoothing import tensorboard_ema, time_weighted_ema
+from llmlens.errors import LensError
+
+SMOOTHING = ("none", "ema", "twema")
+"""Smoothing a chart can apply to each run's line: none, TensorBoard's debiased EMA, W&B's time-weighted EMA."""
+
+MAX_CHARTS = 64
+"""Most charts one comparison draws; more matching keys are named in the error, to narrow the pattern."""
+
+
+@dataclass(frozen=True)
+class View:
+    """What a chart shows of its series: the x-axis, the range (None: all), the width in pixels (two buckets
+    each) and the smoothing of each line."""
+
+    x: str = "step"
+    start: float | None = None
+    end: float | None = None
+    pixels: int = 400
+    smoothing: str = "none"
+    weight: float = 0.6
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The runs (ids and display names, in legend order) and metric keys a comparison shows."""
+
+    run_ids: list[str]
+    names: list[str]
+    keys: list[str]
+
+
+def pick(
+    con: duckdb.DuckDBPyConnection,
+    metrics: str | Sequence[str] | None,
+    runs: Sequence[str] | None = None,
+    *,
+    max_charts: int = MAX_CHARTS,
+) -> Picked:
+    """The runs and keys to chart: ``metrics`` are keys or glob patterns (``loss*``, ``layers/*/grad_norm``;
+    default: every key with ``loss`` in its name, system metrics left out); ``runs`` are run ids or names (default:
+    every run that logged one of the keys).
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO metrics (run_id, key, step, value) VALUES ('a', 'train/loss', 0, 1), "
+    ...                      "('b', 'eval/loss', 0, 1), ('b', 'train/lr', 0, 1)")
+    >>> pick(lens.con, "*loss").keys, pick(lens.con, ["train/*", "eval/*"], runs=["b"]).run_ids
+    (['eval/loss', 'train/loss'], ['b'])
+    >>> pick(lens.con, ["train/loss", "eval/*"]).keys
+    ['train/loss', 'eval/loss']
+    """
+    patterns = [metrics] if isinstance(metrics, str) else list(metrics or [])
+    chosen = run_ids(con, runs) if runs is not None else None
+    keys = [
+        row[0]
+        for row in con.execute(
+            """SELECT DISTINCT key FROM metrics
+               WHERE ($runs IS NULL OR list_contains($runs, run_id))
+                 AND CASE WHEN len($patterns) = 0 THEN key ILIKE '%loss%' AND NOT key LIKE 'system/%'
+                          ELSE list_bool_or([key GLOB pattern FOR pattern IN $patterns]) END
+               ORDER BY key""",
+            {"runs": chosen, "patterns": patterns},
+        ).fetchall()
+    ]
+    if patterns:  # in the order the patterns were given
+        keys.sort(key=lambda key: next((i for i, p in enumerate(patterns) if fnmatch.fnmatchcase(key, p)), 0))
+    if not keys:
+        wanted = ", ".join(patterns) or "with 'loss' in its name"
+        raise LensError(f"no metric {wanted} in the store{' for these runs' if runs is not None else ''}")
+    if len(keys) > max_charts:
+        raise LensError(
+            f"{len(keys)} metrics match ({', '.join(keys[:5])}, ...): more than {max_charts} charts; narrow the "
+            "pattern, or show per-layer keys as a heatmap with lens.heatmap"
+        )
+    rows = con.execute(
+        """SELECT m.run_id, coalesce(any_value(r.name), m.run_id) FROM (
+               SELECT DISTINCT run_id FROM metrics WHERE list_contains($keys, key)
+                 AND ($runs IS NULL OR list_contains($runs, run_id))) m
+           LEFT JOIN runs r USING (run_id) GROUP BY m.run_id ORDER BY min(r.started_at) NULLS LAST, m.run_id""",
+        {"keys": keys, "runs": chosen},
+    ).fetchall()
+    return Picked([row[0] for row in rows], [row[1] for row in rows], keys)
+
+
+def run_ids(con: duckdb.DuckDBPyConnection, runs: Sequence[str]) -> list[str]:
+    """Run ids for ids or names; a name shared by several runs means all of them; an unknown one is an error.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO runs (run_id, name) VALUES ('a1', 'base'), ('a2', 'base'), ('b', 'new')")
+    >>> run_ids(lens.con, ["base", "b"])
+    ['a1', 'a2', 'b']
+    """
+    wanted = list(runs)
+    found = con.execute(
+        """SELECT w.wanted, list(DISTINCT k.run_id ORDER BY k.run_id) FROM unnest($wanted) w(wanted)
+           LEFT JOIN (SELECT run_id, name FROM runs UNION SELECT DISTINCT run_id, NULL FROM metrics) k
+                  ON k.run_id = w.wanted OR k.name = w.wanted
+           GROUP BY w.wanted""",
+        {"wanted": wanted},
+    ).fetchall()
+    missing = [name for name, ids in found if not [i for i in ids if i is not None]]
+    if missing:
+        raise LensError(f"no run {', '.join(map(repr, missing))} in the store (runs are named by id or name)")
+    by_name = dict(found)
+    return list(dict.fromkeys(run_id for name in wanted for run_id in by_name[name]))
+
+
+def resolve_run(con: duckdb.DuckDBPyConnection, run: str) -> str:
+    """The id of one run given by id or by a name no other run has.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO runs (run_id, name) VALUES ('a1', 'baseline')")
+    >>> resolve_run(lens.con, "baseline")
+    'a1'
+    """
+    ids = run_ids(con, [run])
+    if len(ids) > 1:
+        raise LensError(f"{len(ids)} runs are named {run!r} ({', '.join(ids[:4])}): give its id")
+    return ids[0]
+
+
+def chart_buckets(
+    con: duckdb.DuckDBPyConnection,
+    picked: Picked,
+    view: View = View(),
+    *,
+    charts: Sequence[int] | None = None,
+) -> pa.Table:
+    """The buckets of the ``charts`` (indexes into ``picked.keys``; default all), every picked run in each, as one
+    table: ``chart, run`` (index into ``picked.run_ids``), ``x0, x1`` (first and last x in the bucket), ``low, high,
+    last, smooth`` (float32), ``points, non_finite``.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO metrics (run_id, key, step, value, seq) "
+    ...                      "SELECT 'r', 'loss', i, i % 2, i FROM range(1000) t(i)")
+    >>> table = chart_buckets(lens.con, pick(lens.con, "loss"), View(pixels=10, smoothing="ema"))
+    >>> table.num_rows, table.column("high").to_pylist()[:2], table.column_names[:4]
+    (20, [1.0, 1.0], ['chart', 'run', 'x0', 'x1'])
+    """
+    if view.smoothing not in SMOOTHING:
+        raise LensError(f"smoothing must be one of {', '.join(SMOOTHING)}, not {view.smoothing!r}")
+    run_index = {run_id: i for i, run_id in enumerate(picked.run_ids)}
+    parts = []
+    for chart in charts if charts is not None else range(len(picked.keys)):
+        table = metric_buckets(
+            con, picked.keys[chart], runs=picked.run_ids, x=view.x, start=view.start, end=view.end, pixels=view.pixels
+        )
+        runs = np.array([run_index[r] for r in table.column("run_id").to_pylist()], dtype=np.int16)
+        parts.append(
+            pa.table({
+                "chart": pa.array(np.full(table.num_rows, chart, np.int16)),
+                "run": pa.array(runs),
+                "x0": table["x_first"], "x1": table["x_last"],
+                "low": table["low"], "high": table["high"], "last": table["last"],
+                "smooth": pa.array(_smooth(runs, table, view), pa.float32()),
+                "points": table["points"], "non_finite": table["non_finite"],
+            })
+        )  # fmt: skip
+    return pa.concat_tables(parts) if parts else _EMPTY
+
+
+def chart_bands(
+    con: duckdb.DuckDBPyConnection,
+    picked: Picked,
+    groups: Mapping[str, str],
+    view: View = View(),
+    *,
+    charts: Sequence[int] | None = None,
+) -> tuple[pa.Table, list[str]]:
+    """Like :func:`chart_buckets`, with one series per group of runs (``groups`` maps run id to group name): ``run``
+    indexes the returned group names; ``last`` is the group mean, ``low``/``high`` mean ∓ std.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO metrics (run_id, key, step, value, seq) "
+    ...                      "SELECT 'r' || (i % 2), 'loss', i // 2, i % 2, i FROM range(1000) t(i)")
+    >>> table, names = chart_bands(lens.con, pick(lens.con, "loss"), {"r0": "lr=1", "r1": "lr=1"}, View(pixels=10))
+    >>> names, table.column("last").to_pylist()[0], table.column("high").to_pylist()[0]
+    (['lr=1'], 0.5, 1.0)
+    """
+    names = sorted(set(groups.values()), key=_natural)
+    index = {name: i for i, name in enumerate(names)}
+    parts = []
+    for chart in charts if charts is not None else range(len(picked.keys)):
+        table = group_bands(
+            con, picked.keys[chart], groups, x=view.x, start=view.start, end=view.end, pixels=view.pixels
+        )
+        groups_of = np.array([index[g] for g in table.column("group").to_pylist()], dtype=np.int16)
+        mean, std = table["mean"], table["std"]
+        last = table.set_column(table.schema.get_field_index("mean"), "last", mean)
+        parts.append(
+            pa.table({
+                "chart": pa.array(np.full(table.num_rows, chart, np.int16)),
+                "run": pa.array(groups_of),
+                "x0": table["x_first"], "x1": table["x_last"],
+                "low": pc.subtract(mean, std), "high": pc.add(mean, std), "last": mean,
+                "smooth": pa.array(_smooth(groups_of, last, view), pa.float32()),
+                "points": table["runs"], "non_finite": table["non_finite"],
+            })
+        )  # fmt: skip
+    return (pa.concat_tables(parts) if parts else _EMPTY), names
+
+
+def _smooth(series: np.ndarray[Any, Any], table: pa.Table, view: View) -> np.ndarray[Any, Any]:
+    """Each series' (rows are grouped by series, in x order) last values, smoothed."""
+    last: np.ndarray[Any, Any] = np.asarray(table.column("last").to_numpy(zero_copy_only=False), np.float64)
+    if view.smoothing == "none" or not len(last):
+        return last
+    x = np.asarray(table.column("x_last").to_numpy(zero_copy_only=False), np.float64)
+    out: np.ndarray[Any, Any] = np.empty_like(last)
+    cuts = np.flatnonzero(np.diff(series)) + 1
+    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(last)], strict=True):
+        if view.smoothing == "ema":
+            out[lo:hi] = tensorboard_ema(last[lo:hi], view.weight)
+        else:
+            out[lo:hi] = time_weighted_ema(x[lo:hi], last[lo:hi], view.weight)
+    return out
+
+
+def _natural(name: str) -> tuple[float, str]:
+    """Group names that are numbers sort as numbers (1e-4 before 3e-4 before 1e-3)."""
+    try:
+        return (float(name), "")
+    except ValueError:
+        return (float("inf"), name)
+
+
+_EMPTY = pa.table({
+    "chart": pa.array([], pa.int16()), "run": pa.array([], pa.int16()),
+    "x0": pa.array([], pa.float64()), "x1": pa.array([], pa.float64()),
+    "low": pa.array([], pa.float32()), "high": pa.array([], pa.float32()), "last": pa.array([], pa.float32()),
+    "smooth": pa.array([], pa.float32()), "points": pa.array([], pa.int32()), "non_finite": pa.array([], pa.int32()),
+})  # fmt: skip
+
+
+def param_groups(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], param: str) -> dict[str, str]:
+    """Each run's value of ``param`` (``"(none)"`` where it has none), to group runs by.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO params (run_id, key, value) VALUES ('a', 'lr', '0.1'), ('b', 'lr', '0.2')")
+    >>> param_groups(lens.con, ["a", "b", "c"], "lr")
+    {'a': '0.1', 'b': '0.2', 'c': '(none)'}
+    """
+    rows = con.execute(
+        "SELECT run_id, any_value(value) FROM params WHERE key = ? AND list_contains(?, run_id) GROUP BY run_id",
+        [param, list(run_ids)],
+    ).fetchall()
+    found = dict(rows)
+    if not found:
+        raise LensError(f"no run has a param {param!r}")
+    return {run_id: found.get(run_id) or "(none)" for run_id in run_ids}
+
+
+MARKED = ("non_finite", "spike", "stall", "restart")
+"""Anomalies drawn on the charts (stragglers have their own heatmap)."""
+
+
+def chart_marks(con: duckdb.DuckDBPyConnection, picked: Picked, *, x: str = "step") -> pa.Table:
+    """The anomalies of the picked runs placed on the charts: ``chart`` (-1 for a run-level mark such as a restart,
+    drawn on every chart), ``run``, ``x``, ``kind``, ``detail``. Empty when ``x`` is another metric.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO metrics (run_id, key, step, value, seq) SELECT 'r', 'loss', i, "
+    ...                      "CASE WHEN i >= 90 THEN 'nan'::DOUBLE ELSE 1 END, i FROM range(100) t(i)")
+    >>> chart_marks(lens.con, pick(lens.con, "loss")).select(["chart", "run", "x", "kind"]).to_pylist()
+    [{'chart': 0, 'run': 0, 'x': 90.0, 'kind': 'non_finite'}]
+    """
+    from llmlens.analysis.anomalies import anomalies
+
+    found = anomalies(con, runs=picked.run_ids, keys=[_literal_glob(key) for key in picked.keys])
+    found = found[found["kind"].isin(MARKED)]
+    if x == "step":
+        position = found["step"].astype("float64")
+    elif x in ("wall_time", "relative"):
+        position = found["wall_time"].map(lambda moment: moment.timestamp() if moment is not None else None)
+        if x == "relative":
+            starts = dict(
+                con.execute(
+                    "SELECT run_id, min(epoch(wall_time)) FROM metrics WHERE list_contains(?, run_id) GROUP BY run_id",
+                    [list(picked.run_ids)],
+                ).fetchall()
+            )
+            position = position - found["run_id"].map(starts)
+    else:
+        found = found.iloc[:0]
+        position = found["step"].astype("float64")
+    chart_of = {key: i for i, key in enumerate(picked.keys)}
+    run_of = {run_id: i for i, run_id in enumerate(picked.run_ids)}
+    keep = position.notna().to_numpy()
+    return pa.table({
+        "chart": pa.array([chart_of.get(k, -1) if isinstance(k, str) else -1 for k in found["key"][keep]], pa.int16()),
+        "run": pa.array([run_of[r] for r in found["run_id"][keep]], pa.int16()),
+        "x": pa.array(position[keep].to_numpy(dtype=np.float64)),
+        "kind": pa.array(found["kind"][keep].tolist(), pa.string()),
+        "detail": pa.array(found["detail"][keep].fillna("").tolist(), pa.string()),
+    })  # fmt: skip
+
+
+def _literal_glob(key: str) -> str:
+    """A glob matching exactly ``key`` (its ``*``, ``?`` and ``[`` taken literally)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in key)
