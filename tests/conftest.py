@@ -24,6 +24,23 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
         current.close()
 
 
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store, built once for the whole session: tests open it read-only."""
+    import llmlens.demo
+
+    return llmlens.demo.build(tmp_path_factory.mktemp("demo") / "demo.duckdb", progress=False)
+
+
+@pytest.fixture
+def demo(demo_path: Path) -> Iterator[Any]:
+    """The demo store, opened read-only."""
+    import llmlens
+
+    with llmlens.open(demo_path, read_only=True) as lens:
+        yield lens
+
+
 class Holder:
     """A second process that keeps a store open until stopped."""
 

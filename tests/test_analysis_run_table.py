@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -45,17 +44,6 @@ HOSTILE = [
     "status = 'x' /* unclosed",
     "   ",
 ]
-
-
-@pytest.fixture(scope="module")
-def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return llmlens.demo.build(tmp_path_factory.mktemp("demo") / "demo.duckdb", progress=False)
-
-
-@pytest.fixture
-def demo(demo_path: Path) -> Iterator[llmlens.Lens]:
-    with llmlens.open(demo_path, read_only=True) as lens:
-        yield lens
 
 
 @pytest.fixture

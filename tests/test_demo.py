@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,17 +12,6 @@ import llmlens.demo
 
 TABLES = ("spans", "messages", "tokens", "documents", "embeddings", "edges", "runs", "params", "metrics", "annotations")
 RAG = "WHERE root_name = 'rag_pipeline'"
-
-
-@pytest.fixture(scope="module")
-def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return llmlens.demo.build(tmp_path_factory.mktemp("demo") / "demo.duckdb", progress=False)
-
-
-@pytest.fixture
-def demo(demo_path: Path) -> Iterator[llmlens.Lens]:
-    with llmlens.open(demo_path, read_only=True) as lens:
-        yield lens
 
 
 _IN_FOLDER = r"regexp_replace({column}, '/[^\"]*/runs/', '/runs/', 'g')"
