@@ -240,6 +240,7 @@ class Lens:
         smoothing: str = "none",
         weight: float = 0.6,
         group_by: str = "",
+        band: str = "std",
         log_y: bool = False,
     ) -> RunCharts:
         """Charts of ``metrics`` (keys or globs such as ``loss*``, ``grad_norm/layer_*``; default: every key with
@@ -249,7 +250,8 @@ class Lens:
         zooms all of them and re-queries the range at full resolution. ``x`` is ``step``, ``wall_time``,
         ``relative`` or another metric (``tokens_seen``); ``smoothing`` is ``none``, ``ema`` (TensorBoard's
         debiased EMA) or ``twema`` (W&B's time-weighted EMA) with ``weight``; ``group_by`` a param, to draw one
-        mean ± std band per value of it. NaN/inf, spikes, stalls and restarts are marked on the charts.
+        band per value of it: mean ± std, or with ``band="range"`` the lowest to highest run. NaN/inf, spikes,
+        stalls and restarts are marked on the charts.
 
         >>> import llmlens
         >>> with llmlens.open(":memory:") as lens:
@@ -260,9 +262,8 @@ class Lens:
         """
         from llmlens.widgets import RunCharts
 
-        return RunCharts(
-            self._con, metrics, runs, x=x, smoothing=smoothing, weight=weight, group_by=group_by, log_y=log_y
-        )
+        options = {"x": x, "smoothing": smoothing, "weight": weight, "group_by": group_by, "band": band}
+        return RunCharts(self._con, metrics, runs, log_y=log_y, **options)
 
     def heatmap(self, metrics: str, run: str, *, buckets: int = 200) -> go.Figure:
         """Many keys of one run as a heatmap, key by step (``grad_norm/layer_*`` to see how layers evolve,

@@ -117,7 +117,8 @@ class LensMagics(Magics):
         compare_parser.add_argument("--x", default="step", help="step, wall_time, relative or a metric key")
         compare_parser.add_argument("--smoothing", default="none", choices=["none", "ema", "twema"])
         compare_parser.add_argument("--weight", type=float, default=0.6, help="smoothing weight (default: 0.6)")
-        compare_parser.add_argument("--group-by", default="", help="a param: one mean +- std band per value")
+        compare_parser.add_argument("--group-by", default="", help="a param: one band per value")
+        compare_parser.add_argument("--band", default="std", choices=["std", "range"], help="mean +- std, or min-max")
         compare_parser.add_argument("--log", action="store_true", help="log-scale y")
         heatmap_parser = parser("heatmap", "Many keys of one run as a heatmap: grad_norm/layer_* or system/gpu.*.")
         heatmap_parser.add_argument("metrics", help="glob of keys, e.g. 'grad_norm/layer_*'")
@@ -195,6 +196,7 @@ class LensMagics(Magics):
             smoothing=args.smoothing,
             weight=args.weight,
             group_by=args.group_by,
+            band=args.band,
             log_y=args.log,
         )
 

@@ -81,6 +81,9 @@ def test_runs_grouped_by_a_param_become_mean_and_std_bands(lens: llmlens.Lens) -
     # runs 0 and 1 (lr 1e-4) are 0.1 apart: mean in the middle, one std (0.05) either side
     assert first.series == "1e-4" and first["last"] == pytest.approx(2.049, abs=1e-5) and first.points == 2
     assert first.low == pytest.approx(1.999, abs=1e-5) and first.high == pytest.approx(2.099, abs=1e-5)
+    charts.band = "range"  # lowest to highest run: the same here, two runs one std either side of their mean
+    assert charts.buckets.iloc[0].low == pytest.approx(1.999, abs=1e-5)
+    assert charts.buckets.iloc[-1].high == pytest.approx(2.0 - 1999 / 2000 + 0.2, abs=1e-5)  # run 2 alone
     with pytest.raises(LensError, match="no run has a param 'nope'"):
         lens.compare("train/loss", group_by="nope")
 

@@ -35,6 +35,8 @@ class View:
     pixels: int = 400
     smoothing: str = "none"
     weight: float = 0.6
+    band: str = "std"
+    """For groups of runs: ``std`` (mean ± one standard deviation) or ``range`` (lowest to highest run)."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,8 @@ def chart_bands(
     charts: Sequence[int] | None = None,
 ) -> tuple[pa.Table, list[str]]:
     """Like :func:`chart_buckets`, with one series per group of runs (``groups`` maps run id to group name): ``run``
-    indexes the returned group names; ``last`` is the group mean, ``low``/``high`` mean ∓ std.
+    indexes the returned group names; ``last`` is the group mean, ``low``/``high`` mean ∓ std (or, with
+    ``view.band == "range"``, the lowest and highest of the runs).
 
     >>> import llmlens
     >>> lens = llmlens.open(":memory:")
@@ -213,7 +216,9 @@ def chart_bands(
                 "chart": pa.array(np.full(table.num_rows, chart, np.int16)),
                 "run": pa.array(groups_of),
                 "x0": table["x_first"], "x1": table["x_last"],
-                "low": pc.subtract(mean, std), "high": pc.add(mean, std), "last": mean,
+                "low": pc.subtract(mean, std) if view.band == "std" else table["low"],
+                "high": pc.add(mean, std) if view.band == "std" else table["high"],
+                "last": mean,
                 "smooth": pa.array(_smooth(groups_of, last, view), pa.float32()),
                 "points": table["runs"], "non_finite": table["non_finite"],
             })

@@ -34,7 +34,8 @@ class RunCharts(Widget):
 
     Make one with :meth:`llmlens.Lens.compare`. ``x`` is ``step``, ``wall_time``, ``relative`` or another metric's
     key; ``smoothing`` is ``none``, ``ema`` (TensorBoard's) or ``twema`` (W&B's time-weighted), with ``weight``;
-    ``group_by`` names a param: each chart then shows one mean ± std band per value of it.
+    ``group_by`` names a param: each chart then shows one band per value of it, mean ± std (``band="std"``) or
+    lowest to highest run (``band="range"``) around the mean.
 
     >>> import llmlens
     >>> lens = llmlens.open(":memory:")
@@ -56,7 +57,10 @@ class RunCharts(Widget):
     x = traitlets.Unicode("step", help="x-axis: step, wall_time, relative or a metric key").tag(sync=True)
     smoothing = traitlets.Enum(SMOOTHING, "none").tag(sync=True)
     weight = traitlets.Float(0.6, help="smoothing weight in [0, 1)").tag(sync=True)
-    group_by = traitlets.Unicode("", help="a param: one mean ± std band per value").tag(sync=True)
+    group_by = traitlets.Unicode("", help="a param: one band per value").tag(sync=True)
+    band = traitlets.Enum(["std", "range"], "std", help="group bands: mean ± std, or lowest to highest run").tag(
+        sync=True
+    )
     log_y = traitlets.Bool(False).tag(sync=True)
     hidden: traitlets.List[int] = traitlets.List(traitlets.Int(), help="legend entries hidden").tag(sync=True)
     zoom: traitlets.List[float] = traitlets.List(traitlets.Float(), help="[start, end] of x; [] for all").tag(sync=True)
@@ -77,7 +81,7 @@ class RunCharts(Widget):
         super().__init__(metrics=self._picked.keys, **kwargs)
         self._refresh()
         self._mark()
-        self.observe(lambda _: self._refresh(), ["smoothing", "weight", "group_by", "zoom", "pixels"])
+        self.observe(lambda _: self._refresh(), ["smoothing", "weight", "group_by", "band", "zoom", "pixels"])
         self.observe(lambda _: self._change_axis(), ["x"])
 
     def _change_axis(self) -> None:
@@ -96,7 +100,7 @@ class RunCharts(Widget):
     def _refresh(self) -> None:
         """Query the buckets for the current axis, zoom, smoothing and grouping, and send them."""
         start, end = (self.zoom[0], self.zoom[1]) if len(self.zoom) == 2 else (None, None)
-        view = View(self.x, start, end, self.pixels, self.smoothing, self.weight)
+        view = View(self.x, start, end, self.pixels, self.smoothing, self.weight, self.band)
         if self.group_by:
             groups = param_groups(self._con, self._picked.run_ids, self.group_by)
             table, names = chart_bands(self._con, self._picked, groups, view)

@@ -24,6 +24,8 @@ export interface View {
   smoothed: boolean;
   hidden: Set<number>;
   marks: Mark[];
+  /** The x range zoomed to, drawn at once from the buckets in hand until the finer ones arrive; null for all. */
+  range: Extent | null;
   width: number;
   height: number;
 }
@@ -38,7 +40,7 @@ export interface Drawn {
 /** The segments shown (series not hidden) and their x and y extents. */
 export function layout(data: Buckets, view: View): Drawn | null {
   const shown = (data.charts[view.chart] ?? []).filter((s) => !view.hidden.has(s.series));
-  const xDomain = extentWhere(shown, false, data.x0, data.x1);
+  const xDomain = view.range ?? extentWhere(shown, false, data.x0, data.x1);
   const yDomain = extentWhere(shown, view.log, data.low, data.high, data.smooth);
   if (!xDomain || !yDomain) return null;
   const pad = view.log ? 0 : (yDomain.hi - yDomain.lo) * 0.04;

@@ -96,7 +96,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     }
     model.set(name, value);
     model.save_changes();
-    if (name === "log_y" || name === "hidden") redrawAll();
+    if (name === "log_y" || name === "hidden" || name === "zoom") redrawAll();
   }
 
   const hidden = () => {
@@ -155,6 +155,10 @@ function render({ model, el }: RenderProps<Model>): () => void {
     return { index, box, canvas, overlay, drawn: null, visible: false, dirty: true };
   });
 
+  const zoomRange = () => {
+    const [lo, hi] = model.get("zoom") ?? [];
+    return lo !== undefined && hi !== undefined && hi > lo ? { lo, hi } : null;
+  };
   const style = getComputedStyle(root);
   function paint(panel: Panel): void {
     const width = Math.max(200, panel.box.clientWidth - 2);
@@ -170,6 +174,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
         smoothed: model.get("smoothing") !== "none",
         hidden: hidden(),
         marks: found.filter((m) => m.chart === panel.index || m.chart === -1),
+        range: zoomRange(),
         width,
         height: HEIGHT,
       },
