@@ -29,7 +29,7 @@ import pandas as pd
 import llmlens
 from llmlens.analysis.anomalies import anomalies
 from llmlens.analysis.buckets import group_bands, metric_buckets
-from llmlens.widgets.chart_data import View, chart_buckets, pick
+from llmlens.widgets.chart_data import View, chart_buckets, pick, wire_table
 from llmlens.widgets.token_data import ipc_bytes
 
 KEY = "train/metric_0"
@@ -142,7 +142,7 @@ def measure(lens: llmlens.Lens) -> None:
     every = pick(con, KEY)
     few = pick(con, KEY, runs=run_ids)
     for label, picked in ((f"{runs:,} runs", every), ("10 runs", few)):
-        size = len(ipc_bytes(chart_buckets(con, picked, View(pixels=400))))
+        size = len(ipc_bytes(wire_table(chart_buckets(con, picked, View(pixels=400)), smoothed=False)[0]))
         print(f"(5) bytes to the browser per chart, {label} at 400 px: {size:,} ({size / len(picked.run_ids):,.0f}"
               " per run)")  # fmt: skip
 

@@ -44,14 +44,20 @@ value there."""
 
 _BUCKETS = """
 WITH series AS ({series})
-SELECT run_id, {bucket} AS bucket, CAST(min(x) AS DOUBLE) AS x_first, CAST(max(x) AS DOUBLE) AS x_last,
+SELECT run_id, {bucket} AS bucket, CAST(min(x) AS DOUBLE) AS x_first, CAST(max(x) AS DOUBLE) AS x_last, {values}
+FROM series WHERE x BETWEEN $lo AND $hi GROUP BY run_id, bucket
+"""
+
+_EXTREMES = """
        CAST(min(value) FILTER (WHERE isfinite(value)) AS FLOAT) AS low,
        CAST(max(value) FILTER (WHERE isfinite(value)) AS FLOAT) AS high,
        CAST(arg_max(value, x) AS FLOAT) AS last,
        CAST(count(*) AS INTEGER) AS points,
-       CAST(count(*) FILTER (WHERE NOT isfinite(value)) AS INTEGER) AS non_finite
-FROM series WHERE x BETWEEN $lo AND $hi GROUP BY run_id, bucket
-"""
+       CAST(count(*) FILTER (WHERE NOT isfinite(value)) AS INTEGER) AS non_finite"""
+"""What a run's bucket keeps for its chart."""
+
+_LAST = "arg_max(value, x) AS last, count(*) FILTER (WHERE NOT isfinite(value)) AS non_finite"
+"""What a run's bucket contributes to its group's band: only its last value (a third less work)."""
 
 _STEP_BUCKET = "CAST((x - $lo) * $buckets // ($hi - $lo + 1) AS INTEGER)"
 """Whole steps cut into buckets with integer arithmetic (a third faster than floating point at 10 M points)."""
@@ -138,6 +144,7 @@ def _bucket_query(
     end: float | None,
     pixels: int,
     latest: bool,
+    values: str = _EXTREMES,
 ) -> tuple[str, dict[str, Any]]:
     """The bucketing query and its parameters; ``x`` is an axis of :data:`X_AXES` or the key of another metric."""
     if x not in X_AXES and not con.execute("SELECT EXISTS (FROM metrics WHERE key = ?)", [x]).fetchall()[0][0]:
@@ -156,9 +163,9 @@ def _bucket_query(
         start, end = (lo if start is None else start), (hi if end is None else end)
     if x == "step" and start is not None and end is not None:
         params |= {"lo": math.ceil(start), "hi": math.floor(end)}
-        return _BUCKETS.format(series=series, bucket=_STEP_BUCKET), params
+        return _BUCKETS.format(series=series, bucket=_STEP_BUCKET, values=values), params
     params |= {"lo": start, "hi": end}
-    return _BUCKETS.format(series=series, bucket=_BUCKET), params
+    return _BUCKETS.format(series=series, bucket=_BUCKET, values=values), params
 
 
 _HEATMAP = """

@@ -326,3 +326,33 @@ def chart_marks(con: duckdb.DuckDBPyConnection, picked: Picked, *, x: str = "ste
 def _literal_glob(key: str) -> str:
     """A glob matching exactly ``key`` (its ``*``, ``?`` and ``[`` taken literally)."""
     return "".join(f"[{c}]" if c in "*?[" else c for c in key)
+
+
+def wire_table(table: pa.Table, *, smoothed: bool) -> tuple[pa.Table, float]:
+    """What the browser needs of ``chart_buckets``' table, narrowed: x as float32 offsets from an origin (returned;
+    exact for whole steps up to 16 million past it), no point counts, the smoothed line only when smoothing, NaN/inf
+    counts as int16. About 26 bytes a bucket instead of 44.
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO metrics (run_id, key, step, value, seq) "
+    ...                      "SELECT 'r', 'loss', 1000000 + i, i % 2, i FROM range(1000) t(i)")
+    >>> sent, origin = wire_table(chart_buckets(lens.con, pick(lens.con, "loss"), View(pixels=10)), smoothed=False)
+    >>> origin, sent.column("x0").to_pylist()[:2], sent.column_names
+    (1000000.0, [0.0, 50.0], ['chart', 'run', 'x0', 'x1', 'low', 'high', 'last', 'non_finite'])
+    """
+    x0 = table.column("x0")
+    origin = float(pc.min(x0).as_py() or 0.0) if table.num_rows else 0.0
+    columns = {
+        "chart": table["chart"],
+        "run": table["run"],
+        "x0": pc.subtract(x0, origin).cast(pa.float32()),
+        "x1": pc.subtract(table["x1"], origin).cast(pa.float32()),
+        "low": table["low"],
+        "high": table["high"],
+        "last": table["last"],
+        "non_finite": pc.min_element_wise(table["non_finite"], 32767).cast(pa.int16()),
+    }
+    if smoothed:
+        columns["smooth"] = table["smooth"]
+    return pa.table(columns), origin

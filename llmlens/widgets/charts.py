@@ -19,6 +19,7 @@ from llmlens.widgets.chart_data import (
     chart_marks,
     param_groups,
     pick,
+    wire_table,
 )
 from llmlens.widgets.token_data import ipc_bytes
 
@@ -66,6 +67,7 @@ class RunCharts(Widget):
     zoom: traitlets.List[float] = traitlets.List(traitlets.Float(), help="[start, end] of x; [] for all").tag(sync=True)
     pixels = traitlets.Int(400, help="chart width the buckets are cut for (two buckets per pixel)").tag(sync=True)
     _buckets = traitlets.Bytes(b"").tag(sync=True)
+    _origin = traitlets.Float(0.0, help="what the buckets' x offsets count from").tag(sync=True)
     _marks = traitlets.Bytes(b"").tag(sync=True)
 
     def __init__(
@@ -109,7 +111,8 @@ class RunCharts(Widget):
         self._table = table
         with self.hold_sync():
             self.series = names
-            self._buckets = ipc_bytes(table)
+            sent, self._origin = wire_table(table, smoothed=self.smoothing != "none")
+            self._buckets = ipc_bytes(sent)
 
     @property
     def run_ids(self) -> list[str]:

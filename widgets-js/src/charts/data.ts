@@ -15,6 +15,7 @@ export interface Model {
   zoom: number[];
   pixels: number;
   _buckets: DataView | null;
+  _origin: number;
   _marks: DataView | null;
 }
 
@@ -28,26 +29,31 @@ export class Buckets {
   readonly high: ArrayLike<number> = EMPTY;
   readonly last: ArrayLike<number> = EMPTY;
   readonly smooth: ArrayLike<number> = EMPTY;
-  readonly points: ArrayLike<number> = EMPTY;
   readonly nonFinite: ArrayLike<number> = EMPTY;
   readonly charts: Segment[][];
   readonly rows: number;
 
-  constructor(bytes: DataView | null, charts: number) {
+  constructor(bytes: DataView | null, charts: number, origin = 0) {
     const table = decodeArrow(bytes);
     this.rows = table ? table.numRows : 0;
     if (table) {
-      this.x0 = column<number>(table, "x0");
-      this.x1 = column<number>(table, "x1");
+      this.x0 = shifted(column<number>(table, "x0"), origin);
+      this.x1 = shifted(column<number>(table, "x1"), origin);
       this.low = column<number>(table, "low");
       this.high = column<number>(table, "high");
       this.last = column<number>(table, "last");
-      this.smooth = column<number>(table, "smooth");
-      this.points = column<number>(table, "points");
+      this.smooth = table.getChild("smooth") ? column<number>(table, "smooth") : this.last;
       this.nonFinite = column<number>(table, "non_finite");
       this.charts = segments(column<number>(table, "chart"), column<number>(table, "run"), charts);
     } else this.charts = segments([], [], charts);
   }
+}
+
+/** x offsets (float32, from the origin) as absolute float64 values. */
+export function shifted(offsets: ArrayLike<number>, origin: number): Float64Array {
+  const out = new Float64Array(offsets.length);
+  for (let i = 0; i < offsets.length; i++) out[i] = origin + (offsets[i] ?? 0);
+  return out;
 }
 
 export interface Mark {

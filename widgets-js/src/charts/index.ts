@@ -29,7 +29,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   const root = h("div", { class: "llmlens ll-charts", attrs: { tabindex: "0" } });
   applyTheme(root, CHARTS_CSS);
   el.appendChild(root);
-  let data = new Buckets(model.get("_buckets"), model.get("metrics").length);
+  let data = new Buckets(model.get("_buckets"), model.get("metrics").length, model.get("_origin") ?? 0);
   let found: Mark[] = marks(model.get("_marks"));
   let filter = "";
 
@@ -306,7 +306,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
     root.dataset.zoom = zoom.join(",");
   };
   const onData = () => {
-    data = new Buckets(model.get("_buckets"), model.get("metrics").length);
+    data = new Buckets(model.get("_buckets"), model.get("metrics").length, model.get("_origin") ?? 0);
     showStatus();
     drawLegend();
     redrawAll();
