@@ -160,8 +160,15 @@ function render({ model, el }: RenderProps<Model>): () => void {
     return lo !== undefined && hi !== undefined && hi > lo ? { lo, hi } : null;
   };
   const style = getComputedStyle(root);
+  let sized = false;
   function paint(panel: Panel): void {
     const width = Math.max(200, panel.box.clientWidth - 2);
+    const plot = width - MARGIN.left - MARGIN.right;
+    if (!sized) {
+      // two buckets per pixel of the charts as laid out: ask once for the width they really have
+      sized = true;
+      if (Math.abs(plot - model.get("pixels")) > model.get("pixels") * 0.25) save("pixels", Math.round(plot / 50) * 50);
+    }
     panel.canvas.style.width = `${width}px`;
     panel.canvas.style.height = `${HEIGHT}px`;
     panel.drawn = draw(
