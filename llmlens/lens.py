@@ -226,7 +226,7 @@ class Lens:
         [['r', 'loss', 'non_finite', 90]]
         """
         from llmlens.analysis.anomalies import anomalies
-        from llmlens.widgets.chart_data import run_ids
+        from llmlens.analysis.run_names import run_ids
 
         ids = run_ids(self._con, runs) if runs is not None else None
         return anomalies(self._con, runs=ids, keys=list(metrics) if metrics is not None else None)
@@ -277,7 +277,7 @@ class Lens:
         ('layer_0', 'layer_1', 'layer_2', 'layer_3')
         """
         from llmlens.analysis.buckets import key_heatmap
-        from llmlens.widgets.chart_data import resolve_run
+        from llmlens.analysis.run_names import resolve_run
         from llmlens.widgets.figures import heatmap_figure
 
         run_id = resolve_run(self._con, run)

@@ -233,8 +233,10 @@ def test_metrics_patterns_and_best_directions_can_be_chosen(demo: llmlens.Lens) 
         run_table(demo.con, best={"eval/loss": "lowest"})
 
 
-def test_an_ambiguous_run_name_is_refused(small: llmlens.Lens) -> None:
-    small.con.execute("INSERT INTO runs (run_id, name) VALUES ('c', 'alpha')")
-    with pytest.raises(LensError, match="ambiguous"):
-        params_diff(small.con, ["alpha", "b"])
-    assert params_diff(small.con, ["a", "b"]).columns.tolist() == ["alpha", "beta"]
+def test_a_name_shared_by_runs_means_all_of_them_and_an_id_wins(small: llmlens.Lens) -> None:
+    small.con.execute("INSERT INTO runs (run_id, name) VALUES ('c', 'alpha'), ('d', 'a')")
+    small.con.execute("INSERT INTO params (run_id, key, value) VALUES ('c', 'lr', '0.5')")
+    assert params_diff(small.con, ["alpha", "b"]).columns.tolist() == ["a", "c", "beta"]  # a shared name: by id
+    assert params_diff(small.con, ["a", "b"]).columns.tolist() == ["alpha", "beta"]  # 'a' is an id before a name
+    with pytest.raises(LensError, match="no run 'zeta'"):
+        params_diff(small.con, ["zeta"])

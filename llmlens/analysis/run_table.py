@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 import pandas as pd
 
+from llmlens.analysis.run_names import run_ids
 from llmlens.errors import LensError
 
 if TYPE_CHECKING:
@@ -88,17 +89,10 @@ WHERE NOT $differing OR s.distinct_values > 1 OR s.present < w.n
 ORDER BY p.key, p.run_id
 """
 
-_RUN_NAMES = """
-SELECT run_id, name FROM runs WHERE list_contains($wanted, run_id) OR list_contains($wanted, name)
-UNION SELECT DISTINCT run_id, NULL FROM params WHERE list_contains($wanted, run_id)
-"""
-
 _PARAM_RUNS = """
 SELECT p.run_id FROM (SELECT DISTINCT run_id FROM params) AS p LEFT JOIN runs AS r ON p.run_id = r.run_id
 ORDER BY r.started_at NULLS LAST, p.run_id
 """
-
-_METRIC_RUNS = "SELECT DISTINCT run_id FROM metrics WHERE run_id = ANY($wanted)"
 
 ParamsMode = Literal["differing", "all"] | None
 
@@ -544,35 +538,12 @@ def _join_params(frame: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
 def _resolve_runs(
     con: duckdb.DuckDBPyConnection, runs: Sequence[str] | None
 ) -> tuple[list[str] | None, dict[str, str] | None]:
-    """Run ids for ``runs`` (ids, or names that one run has) and their column labels; ``(None, None)`` for all."""
+    """Run ids for ``runs`` (see :func:`~llmlens.analysis.run_names.run_ids`) and their column labels;
+    ``(None, None)`` for all."""
     if runs is None:
         return None, None
-    if isinstance(runs, str):
-        runs = [runs]
-    wanted = list(dict.fromkeys(runs))
-    rows = con.sql(_RUN_NAMES, params={"wanted": wanted}).fetchall()
-    known = {run_id for run_id, _ in rows}
-    unmatched = [item for item in wanted if item not in known and not any(name == item for _, name in rows)]
-    if unmatched:
-        known |= {run_id for (run_id,) in con.sql(_METRIC_RUNS, params={"wanted": unmatched}).fetchall()}
-    by_name: dict[str, list[str]] = {}
-    names: dict[str, str | None] = {}
-    for run_id, name in rows:
-        names[run_id] = names.get(run_id) or name
-        if name is not None:
-            by_name.setdefault(name, []).append(run_id)
-    ids: list[str] = []
-    for item in wanted:
-        if item in known:
-            ids.append(item)
-        elif len(set(by_name.get(item, []))) == 1:
-            ids.append(by_name[item][0])
-        elif item in by_name:
-            raise LensError(f"run name {item!r} is ambiguous: {', '.join(sorted(set(by_name[item])))}; pass a run id")
-        else:
-            raise LensError(f"no run has the id or name {item!r}")
-    ids = list(dict.fromkeys(ids))
-    return ids, _unique_labels(ids, names)
+    ids = run_ids(con, [runs] if isinstance(runs, str) else runs)
+    return ids, _labels(con, ids)
 
 
 def _labels(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, str]:

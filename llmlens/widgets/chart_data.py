@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmlens.analysis.buckets import group_bands, metric_buckets
+from llmlens.analysis.run_names import run_ids
 from llmlens.analysis.smoothing import tensorboard_ema, time_weighted_ema
 from llmlens.errors import LensError
 
@@ -99,45 +100,6 @@ def pick(
         {"keys": keys, "runs": chosen},
     ).fetchall()
     return Picked([row[0] for row in rows], [row[1] for row in rows], keys)
-
-
-def run_ids(con: duckdb.DuckDBPyConnection, runs: Sequence[str]) -> list[str]:
-    """Run ids for ids or names; a name shared by several runs means all of them; an unknown one is an error.
-
-    >>> import llmlens
-    >>> lens = llmlens.open(":memory:")
-    >>> _ = lens.con.execute("INSERT INTO runs (run_id, name) VALUES ('a1', 'base'), ('a2', 'base'), ('b', 'new')")
-    >>> run_ids(lens.con, ["base", "b"])
-    ['a1', 'a2', 'b']
-    """
-    wanted = list(runs)
-    found = con.execute(
-        """SELECT w.wanted, list(DISTINCT k.run_id ORDER BY k.run_id) FROM unnest($wanted) w(wanted)
-           LEFT JOIN (SELECT run_id, name FROM runs UNION SELECT DISTINCT run_id, NULL FROM metrics) k
-                  ON k.run_id = w.wanted OR k.name = w.wanted
-           GROUP BY w.wanted""",
-        {"wanted": wanted},
-    ).fetchall()
-    missing = [name for name, ids in found if not [i for i in ids if i is not None]]
-    if missing:
-        raise LensError(f"no run {', '.join(map(repr, missing))} in the store (runs are named by id or name)")
-    by_name = dict(found)
-    return list(dict.fromkeys(run_id for name in wanted for run_id in by_name[name]))
-
-
-def resolve_run(con: duckdb.DuckDBPyConnection, run: str) -> str:
-    """The id of one run given by id or by a name no other run has.
-
-    >>> import llmlens
-    >>> lens = llmlens.open(":memory:")
-    >>> _ = lens.con.execute("INSERT INTO runs (run_id, name) VALUES ('a1', 'baseline')")
-    >>> resolve_run(lens.con, "baseline")
-    'a1'
-    """
-    ids = run_ids(con, [run])
-    if len(ids) > 1:
-        raise LensError(f"{len(ids)} runs are named {run!r} ({', '.join(ids[:4])}): give its id")
-    return ids[0]
 
 
 def chart_buckets(
