@@ -74,3 +74,15 @@ def test_buckets_leave_out_superseded_points_unless_asked(tmp_path: object) -> N
         assert sum(metric_buckets(lens.con, "loss", pixels=1, latest=False).column("points").to_pylist()) == 3
         with pytest.raises(llmlens.LensError, match="x must be one of"):
             metric_buckets(lens.con, "loss", x="epoch; DROP TABLE metrics")
+
+
+def test_many_series_smoothed_together_match_each_smoothed_alone() -> None:
+    from llmlens.analysis.smoothing import tensorboard_ema_rows, time_weighted_ema_rows
+
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(40, 300)).cumsum(axis=1)
+    x = np.sort(rng.uniform(0, 1e6, size=(40, 300)), axis=1)
+    assert np.array_equal(tensorboard_ema_rows(rows, 0.9), np.array([tensorboard_ema(r, 0.9) for r in rows]))
+    together = time_weighted_ema_rows(x, rows, 0.8)
+    alone = np.array([time_weighted_ema(a, r, 0.8) for a, r in zip(x, rows, strict=True)])
+    assert np.array_equal(together, alone)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 import llmlens
-from llmlens.analysis.smoothing import tensorboard_ema
+from llmlens.analysis.smoothing import tensorboard_ema, time_weighted_ema
 from llmlens.errors import LensError
 
 SPIKE_STEP, SPIKE = 654_321, 99.0
@@ -70,6 +70,10 @@ def test_smoothing_is_tensorboards_ema_of_each_runs_line(lens: llmlens.Lens) -> 
     frame = charts.buckets
     for _, run in frame.groupby("series"):
         assert np.array_equal(run.smooth.to_numpy(), tensorboard_ema(run["last"].to_numpy(), 0.9).astype(np.float32))
+    charts.smoothing = "twema"
+    for _, run in charts.buckets.groupby("series"):
+        want = time_weighted_ema(run.x1.to_numpy(), run["last"].to_numpy(), 0.9).astype(np.float32)
+        assert np.array_equal(run.smooth.to_numpy(), want)
     charts.smoothing = "none"
     assert np.array_equal(charts.buckets.smooth, charts.buckets["last"])
 

@@ -27,19 +27,32 @@ def tensorboard_ema(values: Any, weight: float) -> Array:
     >>> tensorboard_ema([1.0, float("nan"), 3.0], 0.5).round(4).tolist()
     [1.0, nan, 2.3333]
     """
-    from scipy.signal import lfilter
-
     y = np.asarray(values, dtype=np.float64)
-    weight = min(max(float(weight), 0.0), 1.0)
     out = y.copy()
     if not len(y) or bool(np.all(y == y[0])):
         return out
     finite = np.flatnonzero(np.isfinite(y))
-    if not len(finite):
-        return out
-    running = lfilter([1.0 - weight], [1.0, -weight], y[finite])
-    debias = 1.0 if weight == 1 else 1.0 - weight ** np.arange(1, len(finite) + 1, dtype=np.float64)
-    out[finite] = running / debias
+    if len(finite):
+        out[finite] = tensorboard_ema_rows(y[finite][None, :], weight)[0]
+    return out
+
+
+def tensorboard_ema_rows(rows: Any, weight: float) -> Array:
+    """:func:`tensorboard_ema` of many series of equal length at once, one per row, all values finite and no row
+    constant (a chart's runs, each cut into the same buckets): one linear filter over the matrix.
+
+    >>> tensorboard_ema_rows([[1.0, 2.0, 3.0], [5.0, 4.0, 5.0]], 0.5).round(4).tolist()
+    [[1.0, 1.6667, 2.4286], [5.0, 4.3333, 4.7143]]
+    """
+    from scipy.signal import lfilter
+
+    y = np.atleast_2d(np.asarray(rows, dtype=np.float64))
+    weight = min(max(float(weight), 0.0), 1.0)
+    if not y.size:
+        return y.copy()
+    running = lfilter([1.0 - weight], [1.0, -weight], y, axis=1)
+    debias = 1.0 if weight == 1 else 1.0 - weight ** np.arange(1, y.shape[1] + 1, dtype=np.float64)
+    out: Array = running / debias
     return out
 
 
@@ -58,17 +71,33 @@ def time_weighted_ema(x: Any, values: Any, smoothing: float, *, viewport_scale: 
     """
     xs = np.asarray(x, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
-    weight = min(math.sqrt(max(smoothing, 0.0)), 0.999)
-    finite = np.isfinite(y) & np.isfinite(xs)
     out = y.copy()
-    kept = np.flatnonzero(finite)
-    if len(kept) < 2 or weight == 0:
-        return out
-    span = float(xs[kept[-1]] - xs[kept[0]]) or 1.0
-    decay = weight ** (np.diff(xs[kept], prepend=xs[kept[0]]) / span * viewport_scale)
-    total = count = 0.0
-    for position, index in enumerate(kept.tolist()):
-        total = decay[position] * total + y[index]
-        count = decay[position] * count + 1
-        out[index] = total / count
+    kept = np.flatnonzero(np.isfinite(y) & np.isfinite(xs))
+    if len(kept) >= 2:
+        out[kept] = time_weighted_ema_rows(xs[kept][None, :], y[kept][None, :], smoothing, viewport_scale)[0]
+    return out
+
+
+def time_weighted_ema_rows(x: Any, rows: Any, smoothing: float, viewport_scale: float = 1000.0) -> Array:
+    """:func:`time_weighted_ema` of many series of equal length at once (x and values one row per series, all
+    finite): the recurrence steps through the columns, each step a vector operation over every series.
+
+    >>> time_weighted_ema_rows([[0, 1, 2]], [[1.0, 2.0, 3.0]], 0.0).tolist()
+    [[1.0, 2.0, 3.0]]
+    """
+    xs = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    y = np.atleast_2d(np.asarray(rows, dtype=np.float64))
+    weight = min(math.sqrt(max(smoothing, 0.0)), 0.999)
+    if y.shape[1] < 2 or weight == 0:
+        return y.copy()
+    span = xs[:, -1:] - xs[:, :1]
+    span[span == 0] = 1.0
+    decay = weight ** (np.diff(xs, axis=1, prepend=xs[:, :1]) / span * viewport_scale)
+    out = np.empty_like(y)
+    total = np.zeros(len(y))
+    count = np.zeros(len(y))
+    for column in range(y.shape[1]):
+        total = decay[:, column] * total + y[:, column]
+        count = decay[:, column] * count + 1
+        out[:, column] = total / count
     return out

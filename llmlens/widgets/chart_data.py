@@ -15,7 +15,12 @@ import pyarrow.compute as pc
 
 from llmlens.analysis.buckets import group_bands, metric_buckets
 from llmlens.analysis.run_names import run_ids
-from llmlens.analysis.smoothing import tensorboard_ema, time_weighted_ema
+from llmlens.analysis.smoothing import (
+    tensorboard_ema,
+    tensorboard_ema_rows,
+    time_weighted_ema,
+    time_weighted_ema_rows,
+)
 from llmlens.errors import LensError
 
 SMOOTHING = ("none", "ema", "twema")
@@ -189,18 +194,30 @@ def chart_bands(
 
 
 def _smooth(series: np.ndarray[Any, Any], table: pa.Table, view: View) -> np.ndarray[Any, Any]:
-    """Each series' (rows are grouped by series, in x order) last values, smoothed."""
+    """Each series' (rows are grouped by series, in x order) last values, smoothed. Series of one length whose
+    values are all finite are smoothed together, as the rows of one matrix; the others one by one."""
     last: np.ndarray[Any, Any] = np.asarray(table.column("last").to_numpy(zero_copy_only=False), np.float64)
     if view.smoothing == "none" or not len(last):
         return last
     x = np.asarray(table.column("x_last").to_numpy(zero_copy_only=False), np.float64)
-    out: np.ndarray[Any, Any] = np.empty_like(last)
-    cuts = np.flatnonzero(np.diff(series)) + 1
-    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(last)], strict=True):
-        if view.smoothing == "ema":
-            out[lo:hi] = tensorboard_ema(last[lo:hi], view.weight)
+    out: np.ndarray[Any, Any] = last.copy()
+    cuts = (np.flatnonzero(np.diff(series)) + 1).tolist()
+    together: dict[int, list[int]] = {}
+    for lo, hi in zip([0, *cuts], [*cuts, len(last)], strict=True):
+        values = last[lo:hi]
+        plain = hi - lo >= 2 and bool(np.isfinite(values).all()) and not bool(np.all(values == values[0]))
+        if plain:
+            together.setdefault(hi - lo, []).append(lo)
+        elif view.smoothing == "ema":
+            out[lo:hi] = tensorboard_ema(values, view.weight)
         else:
-            out[lo:hi] = time_weighted_ema(x[lo:hi], last[lo:hi], view.weight)
+            out[lo:hi] = time_weighted_ema(x[lo:hi], values, view.weight)
+    for length, starts in together.items():
+        rows = np.asarray(starts)[:, None] + np.arange(length)
+        if view.smoothing == "ema":
+            out[rows] = tensorboard_ema_rows(last[rows], view.weight)
+        else:
+            out[rows] = time_weighted_ema_rows(x[rows], last[rows], view.weight)
     return out
 
 
