@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from llmlens.background import stop_background
 from llmlens.errors import LensError
 from llmlens.query import Params, run
 from llmlens.store import connect, current_version
@@ -341,6 +342,7 @@ class Lens:
         """
         for collector in self._collectors:
             collector.stop()
+        stop_background(self._con)
         self._con.close()
         self.closed = True
 

@@ -8,6 +8,7 @@ Columns: ``run_id, key`` (NULL for a finding about the whole run), ``kind``, ``s
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,9 +19,9 @@ COLUMNS = ["run_id", "key", "kind", "step", "step_end", "wall_time", "value", "s
 
 _SCOPE = """
     ($runs IS NULL OR list_contains($runs, run_id))
-    AND ($keys IS NULL OR list_bool_or([key GLOB pattern FOR pattern IN $keys]))
+    AND ($keys IS NULL OR list_contains($keys, key))
 """
-"""The runs and keys a scan covers (all when not given); keys are glob patterns."""
+"""The runs and keys a scan covers (all when not given)."""
 
 _NON_FINITE = f"""
 WITH bad_series AS (
@@ -75,7 +76,7 @@ FROM islands GROUP BY run_id, key, island
 _STALLS = """
 WITH moments AS (
     SELECT DISTINCT run_id, wall_time FROM metrics
-    WHERE wall_time IS NOT NULL AND ($runs IS NULL OR list_contains($runs, run_id))
+    WHERE wall_time IS NOT NULL AND {scope}
 ), gaps AS (
     SELECT run_id, wall_time AS stopped, lead(wall_time) OVER (PARTITION BY run_id ORDER BY wall_time) AS resumed
     FROM moments
@@ -100,13 +101,17 @@ def _duration(seconds: str) -> str:
     )
 
 
-_STALLS = _STALLS.replace("{gap}", _duration("t.seconds")).replace("{typical}", _duration("u.typical"))
+_STALLS = (
+    _STALLS.replace("{gap}", _duration("t.seconds"))
+    .replace("{typical}", _duration("u.typical"))
+    .replace("{scope}", _SCOPE)
+)
 
 _RESTARTS = """
 WITH main_key AS (  -- the key each run logged most often: the one its restarts show on
     SELECT run_id, arg_max(key, points) AS key FROM (
         SELECT run_id, key, count(*) AS points FROM metrics
-        WHERE ($runs IS NULL OR list_contains($runs, run_id)) AND (seq IS NOT NULL OR wall_time IS NOT NULL)
+        WHERE {scope} AND (seq IS NOT NULL OR wall_time IS NOT NULL)
         GROUP BY run_id, key)
     GROUP BY run_id
 ), ordered AS (
@@ -152,6 +157,9 @@ FROM per_gpu WHERE windows >= 5 AND behind >= $share * windows
 """
 
 
+_RESTARTS = _RESTARTS.replace("{scope}", _SCOPE)
+
+
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
     """The findings of ``query`` with the shared columns and types, sorted by run and step."""
     frame: pd.DataFrame = con.sql(
@@ -164,8 +172,14 @@ def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -
     return frame
 
 
-def _scope(runs: Sequence[str] | None, keys: Sequence[str] | None) -> dict[str, Any]:
-    return {"runs": list(runs) if runs is not None else None, "keys": list(keys) if keys is not None else None}
+def _scope(con: duckdb.DuckDBPyConnection, runs: Sequence[str] | None, keys: Sequence[str] | None) -> dict[str, Any]:
+    """The bound parameters of :data:`_SCOPE`: the globs resolved to the keys they match once, so the scan of the
+    points compares each with a list instead of matching every pattern."""
+    matching = None
+    if keys is not None:  # matched in Python, key by key: DuckDB would match every point against every pattern
+        logged = [row[0] for row in con.execute("SELECT DISTINCT key FROM metrics").fetchall()]
+        matching = [key for key in logged if any(fnmatch.fnmatchcase(key, pattern) for pattern in keys)]
+    return {"runs": list(runs) if runs is not None else None, "keys": matching}
 
 
 def non_finite(
@@ -180,7 +194,7 @@ def non_finite(
     >>> non_finite(lens.con).detail.tolist()
     ['nan from step 50 to 59 (10 points)']
     """
-    return _frame(con, _NON_FINITE, _scope(runs, keys))
+    return _frame(con, _NON_FINITE, _scope(con, runs, keys))
 
 
 def spikes(
@@ -211,7 +225,7 @@ def spikes(
     >>> spikes(lens.con)[["key", "step", "value"]].values.tolist()
     [['loss', 500, 9.0]]
     """
-    params = _scope(runs, keys) | {"threshold": threshold, "relative": relative, "window": window,
+    params = _scope(con, runs, keys) | {"threshold": threshold, "relative": relative, "window": window,
                                    "min_points": min_points}  # fmt: skip
     return _frame(con, _SPIKES, params)
 
@@ -220,11 +234,13 @@ def stalls(
     con: duckdb.DuckDBPyConnection,
     *,
     runs: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
     gap_factor: float = 20.0,
     min_gap: float = 300.0,
 ) -> pd.DataFrame:
     """Gaps in a run's wall time (a crash, a preemption, a hung job): longer than ``gap_factor`` times the run's
-    median time between points and than ``min_gap`` seconds. The step is where logging resumed.
+    median time between points and than ``min_gap`` seconds. The step is where logging resumed. ``keys`` (globs)
+    limits the points looked at (a chart's keys: a gap in them).
 
     >>> import llmlens
     >>> lens = llmlens.open(":memory:")
@@ -234,13 +250,15 @@ def stalls(
     >>> stalls(lens.con).detail.tolist()
     ['no point for 60.0 min (usually 1.0 s between points), resumed 2025-11-14 23:01']
     """
-    params = {"runs": list(runs) if runs is not None else None, "gap_factor": gap_factor, "min_gap": min_gap}
+    params = _scope(con, runs, keys) | {"gap_factor": gap_factor, "min_gap": min_gap}
     return _frame(con, _STALLS, params)
 
 
-def restarts(con: duckdb.DuckDBPyConnection, *, runs: Sequence[str] | None = None) -> pd.DataFrame:
+def restarts(
+    con: duckdb.DuckDBPyConnection, *, runs: Sequence[str] | None = None, keys: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Where a run's step went back (it resumed from a checkpoint and logged steps again), in the order it logged
-    its points, on the key it logged most.
+    its points, on the key it logged most (of ``keys``, globs, when given).
 
     >>> import llmlens
     >>> lens = llmlens.open(":memory:")
@@ -249,7 +267,7 @@ def restarts(con: duckdb.DuckDBPyConnection, *, runs: Sequence[str] | None = Non
     >>> restarts(lens.con).detail.tolist()
     ['resumed from step 50 after reaching step 79 (30 steps logged again)']
     """
-    return _frame(con, _RESTARTS, {"runs": list(runs) if runs is not None else None})
+    return _frame(con, _RESTARTS, _scope(con, runs, keys))
 
 
 def stragglers(
@@ -298,6 +316,15 @@ def anomalies(
         restarts(con, runs=runs),
         stragglers(con, runs=runs),
     ]
+    return combined(parts)
+
+
+def combined(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Findings of several finders as one frame, sorted by run and step.
+
+    >>> combined([pd.DataFrame(columns=COLUMNS)]).columns.tolist() == COLUMNS
+    True
+    """
     found = [part for part in parts if len(part)]
     if not found:
         return parts[0]

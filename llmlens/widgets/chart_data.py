@@ -76,19 +76,18 @@ def pick(
     """
     patterns = [metrics] if isinstance(metrics, str) else list(metrics or [])
     chosen = run_ids(con, runs) if runs is not None else None
-    keys = [
+    logged = [
         row[0]
         for row in con.execute(
-            """SELECT DISTINCT key FROM metrics
-               WHERE ($runs IS NULL OR list_contains($runs, run_id))
-                 AND CASE WHEN len($patterns) = 0 THEN key ILIKE '%loss%' AND NOT key LIKE 'system/%'
-                          ELSE list_bool_or([key GLOB pattern FOR pattern IN $patterns]) END
-               ORDER BY key""",
-            {"runs": chosen, "patterns": patterns},
+            "SELECT DISTINCT key FROM metrics WHERE $runs IS NULL OR list_contains($runs, run_id) ORDER BY key",
+            {"runs": chosen},
         ).fetchall()
     ]
-    if patterns:  # in the order the patterns were given
-        keys.sort(key=lambda key: next((i for i, p in enumerate(patterns) if fnmatch.fnmatchcase(key, p)), 0))
+    if patterns:  # matched in Python key by key (DuckDB would match every point), in the order they were given
+        first = {key: next((i for i, p in enumerate(patterns) if fnmatch.fnmatchcase(key, p)), -1) for key in logged}
+        keys = sorted((key for key in logged if first[key] >= 0), key=first.__getitem__)
+    else:
+        keys = [key for key in logged if "loss" in key.lower() and not key.startswith("system/")]
     if not keys:
         wanted = ", ".join(patterns) or "with 'loss' in its name"
         raise LensError(f"no metric {wanted} in the store{' for these runs' if runs is not None else ''}")
@@ -256,10 +255,6 @@ def param_groups(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], param: 
     return {run_id: found.get(run_id) or "(none)" for run_id in run_ids}
 
 
-MARKED = ("non_finite", "spike", "stall", "restart")
-"""Anomalies drawn on the charts (stragglers have their own heatmap)."""
-
-
 def chart_marks(con: duckdb.DuckDBPyConnection, picked: Picked, *, x: str = "step") -> pa.Table:
     """The anomalies of the picked runs placed on the charts: ``chart`` (-1 for a run-level mark such as a restart,
     drawn on every chart), ``run``, ``x``, ``kind``, ``detail``. Empty when ``x`` is another metric.
@@ -271,10 +266,11 @@ def chart_marks(con: duckdb.DuckDBPyConnection, picked: Picked, *, x: str = "ste
     >>> chart_marks(lens.con, pick(lens.con, "loss")).select(["chart", "run", "x", "kind"]).to_pylist()
     [{'chart': 0, 'run': 0, 'x': 90.0, 'kind': 'non_finite'}]
     """
-    from llmlens.analysis.anomalies import anomalies
+    from llmlens.analysis import anomalies
 
-    found = anomalies(con, runs=picked.run_ids, keys=[_literal_glob(key) for key in picked.keys])
-    found = found[found["kind"].isin(MARKED)]
+    scope = {"runs": picked.run_ids, "keys": [_literal_glob(key) for key in picked.keys]}
+    finders = (anomalies.non_finite, anomalies.spikes, anomalies.stalls, anomalies.restarts)
+    found = anomalies.combined([finder(con, **scope) for finder in finders])  # the charts' own points only
     if x == "step":
         position = found["step"].astype("float64")
     elif x in ("wall_time", "relative"):

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 import traitlets
 
+from llmlens.background import in_background
 from llmlens.widgets.base import Widget
 from llmlens.widgets.chart_data import (
     SMOOTHING,
@@ -24,7 +26,6 @@ from llmlens.widgets.chart_data import (
 from llmlens.widgets.token_data import ipc_bytes
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
 
@@ -80,6 +81,7 @@ class RunCharts(Widget):
         self._con = con
         self._picked: Picked = pick(con, metrics, runs)
         self._table: pa.Table | None = None
+        self._marks_table = pa.table({})
         super().__init__(metrics=self._picked.keys, **kwargs)
         self._refresh()
         self._mark()
@@ -95,9 +97,27 @@ class RunCharts(Widget):
         self._mark()
 
     def _mark(self) -> None:
-        marks = chart_marks(self._con, self._picked, x=self.x)
-        self._marks_table = marks
-        self._marks = ipc_bytes(marks) if marks.num_rows else b""
+        """Find the anomalies to mark in the background (seconds on millions of points), on a cursor of its own;
+        the charts show at once and the marks follow. A newer axis supersedes an older search."""
+        x = self.x
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> None:
+            marks = chart_marks(cursor, self._picked, x=x)
+            if self.x == x:
+                self._marks_table = marks
+                self._marks = ipc_bytes(marks) if marks.num_rows else b""
+
+        self._marked = in_background(self._con, work)
+
+    def wait_for_marks(self, timeout: float | None = None) -> bool:
+        """Wait until the anomaly marks of the current axis are found (they are searched in the background);
+        False if ``timeout`` seconds passed first."""
+        return self._marked.wait(timeout)
+
+    def exported_state(self) -> dict[str, Any]:
+        """The state for a kernel-free page, marks included."""
+        self.wait_for_marks()
+        return super().exported_state()
 
     def _refresh(self) -> None:
         """Query the buckets for the current axis, zoom, smoothing and grouping, and send them."""
@@ -130,7 +150,9 @@ class RunCharts(Widget):
 
     @property
     def marks(self) -> pd.DataFrame:
-        """The anomaly marks drawn on the charts (NaN/inf, spikes, stalls, restarts), one row each."""
+        """The anomaly marks drawn on the charts (NaN/inf, spikes, stalls, restarts), one row each (waits for the
+        background search)."""
+        self.wait_for_marks()
         frame: pd.DataFrame = self._marks_table.to_pandas()
         frame.insert(0, "key", [self.metrics[i] if i >= 0 else None for i in frame.pop("chart")])
         frame.insert(1, "run_id", [self._picked.run_ids[i] for i in frame.pop("run")])
