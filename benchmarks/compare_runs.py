@@ -1,15 +1,18 @@
 """Benchmark: run comparison charts from the store, against pandas (load the series, group, resample).
 
     python benchmarks/compare_runs.py                             # 1,000 runs x 10 metrics x 10,000 steps (100 M)
-    python benchmarks/compare_runs.py --store DIR/store.duckdb    # the store load_runs_scale.py --keep DIR wrote
+    python benchmarks/compare_runs.py --keep DIR/runs.duckdb      # the same, keeping the store it generates
+    python benchmarks/compare_runs.py --store DIR/store.duckdb    # a kept store (or load_runs_scale.py --keep's)
     python benchmarks/compare_runs.py --runs 20 --steps 500       # smoke size (what the tests run)
 
 Without ``--store``, a store of the same shape is generated inside DuckDB (noisy curves, sorted as the loaders
-write them, one planted single-step spike). Prints, each against the pandas baseline on the same data where one
-applies:
-(1) one metric across every run at 1,000 px as min/max/last buckets (Arrow);
+write them, one planted single-step spike), and its metric overviews are built as a load builds them (the same
+refresh, over every series; its time is printed). Prints, each against the pandas baseline on the same data where
+one applies:
+(1) one metric across every run at 1,000 px as min/max/last buckets (Arrow), from the overviews, and from the
+    points (what any view but the zoomed-out step axis costs);
 (2) a zoom re-query of 10 runs (a tenth of the steps);
-(3) mean ± std band across every run, grouped by a param of 10 values;
+(3) mean ± std band across every run, grouped by a param of 10 values, from the overviews and from the points;
 (4) the anomaly scan of every point;
 (5) bytes sent to the browser per chart (Arrow IPC), for every run and for 10.
 """
@@ -29,6 +32,8 @@ import pandas as pd
 import llmlens
 from llmlens.analysis.anomalies import anomalies
 from llmlens.analysis.buckets import group_bands, metric_buckets
+from llmlens.analysis.overviews import overview_buckets
+from llmlens.loaders.writes import refresh_overviews
 from llmlens.widgets.chart_data import View, chart_buckets, pick, wire_table
 from llmlens.widgets.token_data import ipc_bytes
 
@@ -99,21 +104,34 @@ def report(label: str, ours: float, baseline: float | None = None, target: float
     print(f"{label:<52} {ours:7.3f} s{versus}{goal}")
 
 
+def report_points(points: float, ours: float) -> None:
+    """The same answer bucketed from the points (no overviews), against the overviews' time."""
+    print(f"    bucketing the points instead: {points:.3f} s (points/overviews = {points / ours:.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1_000)
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--store", type=Path, default=None, help="an existing store (load_runs_scale.py --keep)")
+    parser.add_argument("--keep", type=Path, default=None, help="generate the store at this path and keep it")
     args = parser.parse_args()
+    if args.keep is not None and args.keep.exists():
+        parser.error(f"{args.keep} exists: measure it with --store, or --keep another path")
     with tempfile.TemporaryDirectory() as scratch:
-        path = args.store or Path(scratch) / "runs.duckdb"
+        path = args.store or args.keep or Path(scratch) / "runs.duckdb"
         if args.store is None:
             started = time.perf_counter()
             with llmlens.open(path) as lens:
                 generate(lens, args.runs, args.metrics, args.steps)
-            print(f"generated {args.runs:,} runs x {args.metrics} metrics x {args.steps:,} steps in "
-                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+                print(f"generated {args.runs:,} runs x {args.metrics} metrics x {args.steps:,} steps in "
+                      f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+                started = time.perf_counter()
+                refresh_overviews(lens.con)  # what every load does for the series it wrote
+                lens.con.execute("CHECKPOINT")
+                print(f"built the overviews of {args.runs * args.metrics:,} series in "
+                      f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         with llmlens.open(path, read_only=True) as lens:
             measure(lens)
 
@@ -125,17 +143,23 @@ def measure(lens: llmlens.Lens) -> None:
     print(f"store: {points:,} points, {runs:,} runs, steps 0-{steps:,}")
     zoom = (steps * 0.45, steps * 0.55)
 
+    if overview_buckets(con, KEY, pixels=1000) is None:
+        print("    (the overviews do not cover this store: (1) and (3) bucket the points)")
     t, table = timed(lambda: metric_buckets(con, KEY, pixels=1000))
+    from_points, _ = timed(lambda: metric_buckets(con, KEY, pixels=1000, overviews=False))
     base, _ = timed(lambda: pandas_buckets(lens, None, None, None), repeat=1)
     report(f"(1) 1 metric x {runs:,} runs at 1,000 px, min/max/last", t, base, 0.3)
+    report_points(from_points, t)
     print(f"    {table.num_rows:,} buckets; the planted spike is kept: max = {max(table['high'].to_pylist())}")
     t, _ = timed(lambda: metric_buckets(con, KEY, runs=run_ids, start=zoom[0], end=zoom[1], pixels=1000), repeat=5)
     base, _ = timed(lambda: pandas_buckets(lens, run_ids, *zoom), repeat=1)
     report("(2) zoom re-query, 10 runs, a tenth of the steps", t, base, 0.05)
     lr = dict(con.execute("SELECT run_id, value FROM params WHERE key = 'lr'").fetchall())
     t, _ = timed(lambda: group_bands(con, KEY, lr, pixels=1000))
+    from_points, _ = timed(lambda: group_bands(con, KEY, lr, pixels=1000, overviews=False))
     base, _ = timed(lambda: pandas_bands(lens), repeat=1)
     report(f"(3) mean +- std band across {runs:,} runs (10 groups)", t, base, 0.3)
+    report_points(from_points, t)
     t, found = timed(lambda: anomalies(con), repeat=1)
     report(f"(4) anomaly scan of all {points:,} points", t)
     print(f"    {len(found):,} findings: {pd.Series(found['kind']).value_counts().to_dict()}")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
-    from llmlens.widgets import RunCharts, TokenView
+    from llmlens.widgets import AgentGraph, RunCharts, TokenView, TraceTable, TraceView
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,73 @@ class Lens:
         from llmlens.widgets import TokenView
 
         return TokenView.from_span(self, span_id, trace_id)
+
+    def traces(
+        self,
+        where: str | None = None,
+        search: str | None = None,
+        *,
+        sort: str = "start_time",
+        descending: bool = True,
+    ) -> TraceTable:
+        """The trace table: every trace (time, root name, latency, tokens, cost, status, model, session, user,
+        labels, checks, input, output), paged, sorted and searched by query so a million traces scroll smoothly.
+        ``where`` is a SQL condition on the columns of ``traces`` (``"n_errors > 0"``), checked to be one read-only
+        expression; ``search`` finds text in inputs, outputs, root names and ids. Select rows (``.selected`` is a
+        DataFrame of them); Enter or a double-click opens a trace under the table.
+
+        >>> import llmlens.demo
+        >>> lens = llmlens.demo.open()
+        >>> table = lens.traces(where="n_errors > 0")
+        >>> table.count == len(lens.sql("SELECT * FROM traces WHERE n_errors > 0"))
+        True
+        """
+        from llmlens.widgets import TraceTable
+
+        return TraceTable(self._con, where=where, search=search, sort=sort, descending=descending)
+
+    def trace(self, trace_id: str) -> TraceView:
+        """One trace: the span tree beside a waterfall (critical path marked) and the selected span's detail:
+        messages, tool calls, retrieved documents, tokens, attributes. A unique prefix of the id is enough.
+
+        >>> import llmlens
+        >>> with llmlens.open(":memory:") as lens:
+        ...     lens.trace("0123456789abcdef")
+        Traceback (most recent call last):
+        llmlens.errors.LensError: no trace '0123456789abcdef' in the store
+        """
+        from llmlens.widgets import TraceView
+
+        return TraceView(self._con, trace_id)
+
+    def session(self, session_id: str) -> TraceTable:
+        """The traces of one session (a conversation), oldest first: each turn's input and output in the table,
+        any turn opened under it with Enter or a double-click.
+
+        >>> import llmlens.demo
+        >>> lens = llmlens.demo.open()
+        >>> session = lens.sql("SELECT session_id FROM traces GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").session_id[0]
+        >>> turns = lens.session(session)
+        >>> turns.count > 1, turns.descending
+        (True, False)
+        """
+        from llmlens.widgets import TraceTable
+
+        return TraceTable(self._con, session=session_id, sort="start_time", descending=False)
+
+    def agents(self, where: str | None = None) -> AgentGraph:
+        """The agent network over the traces ``where`` selects (SQL on the columns of ``traces``; default: all):
+        which agent hands to which, how often, how slow and how often it fails, and the tools each calls. Loops of
+        handoffs are drawn as cycles; ``.network`` holds the nodes and edges as DataFrames.
+
+        >>> import llmlens.demo
+        >>> graph = llmlens.demo.open().agents()
+        >>> graph.network.edges.columns.tolist()
+        ['kind', 'source', 'target', 'count', 'traces', 'mean_ms', 'failures']
+        """
+        from llmlens.widgets import AgentGraph
+
+        return AgentGraph(self._con, where=where, title="agent network" + (f" where {where}" if where else ""))
 
     def runs(self, where: str | None = None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
         """A table of runs: status, start, duration, last step, the last and best value of ``metrics`` (keys or

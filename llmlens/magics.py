@@ -142,6 +142,7 @@ class LensMagics(Magics):
                 tokens_parser,
                 lambda args: self._lens().tokens(args.span_id, args.trace),
             ),
+            *self._trace_commands(parser),
             _Command(
                 "runs",
                 runs_parser.description or "",
@@ -168,6 +169,47 @@ class LensMagics(Magics):
                 lambda args: self._lens().params_diff(args.runs or None),
             ),
             _Command("close", close_parser.description or "", close_parser, lambda _: self._close()),
+        ]
+
+    def _trace_commands(self, parser: Callable[[str, str], _Parser]) -> list[_Command]:
+        """The commands of the trace explorer: traces, trace, agents."""
+        traces_parser = parser("traces", "Table of every trace: search, filter, sort, select; opens a trace under it.")
+        traces_parser.add_argument("--where", default=None, help='SQL condition on trace columns: "n_errors > 0"')
+        traces_parser.add_argument("--search", default=None, help="text to find in inputs, outputs, names and ids")
+        traces_parser.add_argument("--sort", default="start_time", help="column to sort by (default: %(default)s)")
+        traces_parser.add_argument("--ascending", action="store_true", help="sort ascending (default: descending)")
+        session_parser = parser("session", "The traces of one session (a conversation), oldest first.")
+        session_parser.add_argument("session_id")
+        trace_parser = parser("trace", "One trace: span tree, waterfall, span detail (a unique id prefix is enough).")
+        trace_parser.add_argument("trace_id")
+        agents_parser = parser(
+            "agents", "The agent network of traces: handoffs and tool calls, counts, latency, failures."
+        )
+        agents_parser.add_argument("--where", default=None, help="SQL condition on trace columns")
+        return [
+            _Command(
+                "traces",
+                traces_parser.description or "",
+                traces_parser,
+                lambda args: self._lens().traces(
+                    where=args.where, search=args.search, sort=args.sort, descending=not args.ascending
+                ),
+            ),
+            _Command(
+                "trace", trace_parser.description or "", trace_parser, lambda args: self._lens().trace(args.trace_id)
+            ),
+            _Command(
+                "session",
+                session_parser.description or "",
+                session_parser,
+                lambda args: self._lens().session(args.session_id),
+            ),
+            _Command(
+                "agents",
+                agents_parser.description or "",
+                agents_parser,
+                lambda args: self._lens().agents(where=args.where),
+            ),
         ]
 
     def _help(self) -> None:

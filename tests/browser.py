@@ -114,7 +114,9 @@ def open_notebook(page: Any, lab: Lab, name: str, cells: list[str], app: str = "
     }  # fmt: skip
     (lab.root / name).write_text(json.dumps(notebook))
     page.set_default_timeout(60_000)
-    path = f"/lab/tree/{name}" if app == "lab" else f"/notebooks/{name}"
+    # a workspace of its own (named after the notebook): the default one would reopen earlier notebooks beside it
+    workspace = name.rsplit(".", 1)[0].replace("/", "-")
+    path = f"/lab/workspaces/{workspace}/tree/{name}" if app == "lab" else f"/notebooks/{name}"
     page.goto(f"{lab.url}{path}?token={lab.token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     if app == "lab":

@@ -13,7 +13,6 @@ import llmlens
 import llmlens.demo
 from llmlens.analysis.run_table import (
     RUN_COLUMNS,
-    check_where,
     differing_params,
     parallel_coordinates,
     parallel_coordinates_frame,
@@ -21,6 +20,7 @@ from llmlens.analysis.run_table import (
     run_table,
 )
 from llmlens.errors import LensError
+from llmlens.where import check_where
 
 SWEPT = {"lr", "batch_size", "warmup_steps", "seed", "node"}
 FIXED = {"model", "optimizer", "max_steps", "weight_decay", "lr_schedule", "precision"}
@@ -158,7 +158,7 @@ def test_hostile_where_is_refused_and_the_store_is_untouched(demo: llmlens.Lens,
 def test_hostile_where_changes_nothing_in_a_writable_store(small: llmlens.Lens, where: str) -> None:
     small.con.execute("CREATE SEQUENCE seq")
     with pytest.raises(LensError):
-        check_where(small.con, where)
+        check_where(small.con, where, "runs")
     with pytest.raises(LensError):
         run_table(small.con, where=where)
     assert small.con.sql("SELECT count(*) FROM runs").fetchall() == [(2,)]

@@ -23,8 +23,14 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
         ("compare_runs.py", ["--runs", "20", "--steps", "500"],
          ("(1) 1 metric", "(2) zoom re-query", "(3) mean +- std band", "(4) anomaly scan", "(5) bytes to the browser",
           "the planted spike is kept: max = 1000.0")),
+        ("trace_table.py", ["--traces", "2000"],
+         ("(1) count + first page", "(3) sort by latency", "(4) search 'quasar'", "(5) where",
+          "(6) bytes to the browser")),
         ("load_runs_scale.py", ["--runs", "20", "--steps", "200"],
          ("(a) DuckDB read_parquet", "(b) lens.load", "b/a =", "bytes/point on disk", "peak memory")),
+        ("ingest_formats.py", ["--spans", "400", "--all-shapes"],
+         ("| otlp-json | JSON Lines (baseline) |", "| langsmith | runs |", "| langfuse | parquet |",
+          "| inspect_eval | .json, own reader |", "| agents_sdk |", "spans/s | vs OTLP")),
     ],
 )  # fmt: skip
 def test_benchmark_runs_at_smoke_size(script: str, size: list[str], labels: tuple[str, ...]) -> None:

@@ -1,7 +1,7 @@
 // Bundles each widget entry into one self-contained ES module in llmlens/static/ (no CDN imports, ever).
 import { build } from "esbuild";
 
-const entries = { tokens: "src/tokens/index.ts", charts: "src/charts/index.ts" };
+const entries = { tokens: "src/tokens/index.ts", charts: "src/charts/index.ts", traces: "src/traces/index.ts" };
 
 await build({
   entryPoints: entries,

@@ -13,7 +13,6 @@ function (nothing that reads files), no sequence or setting functions, no parame
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ import pandas as pd
 
 from llmlens.analysis.run_names import run_ids
 from llmlens.errors import LensError
+from llmlens.where import check_where, where_clause
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -40,12 +40,6 @@ MAX_DEFAULT_METRICS = 6
 _MIN_IS_BETTER = re.compile(r"loss|error|perplexity|latency|time|(?:^|[^a-z])(?:ppl|wer|cer)(?:$|[^a-z])")
 _ACCURACY = re.compile(r"(?:^|[^a-z])acc")
 _GLOB = re.compile(r"[*?\[]")
-
-# Read-only and side-effect free is not enough: these read files, sequences or settings, or change state.
-_DENIED_FUNCTIONS = frozenset(
-    {"nextval", "currval", "setseed", "getenv", "current_setting", "query", "query_table", "glob", "sniff_csv"}
-)
-_DENIED_PREFIXES = ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_", "duckdb_")
 
 _SERIES = """
 SELECT run_id, key, max(step) AS steps, epoch_us(max(wall_time)) AS last_time, arg_max(value, step) AS last,
@@ -69,9 +63,6 @@ WITH point_lists AS (
     FROM (SELECT * FROM runs {run_filter}) AS r FULL OUTER JOIN points AS p ON r.run_id = p.run_id
 )
 SELECT run_id, name, project, group_name, status, started_at, duration, steps FROM listed AS runs"""
-
-_WHERE_CHECK = "SELECT run_id FROM runs"
-_WHERE_TAIL = " WHERE (\n{where}\n)"  # the user's text is followed by exactly this in the check and in the query
 
 _PARAMS = """
 WITH p AS (
@@ -143,7 +134,7 @@ def run_table(
         raise ValueError(f"params must be 'differing', 'all' or None, not {params!r}")
     directions = _check_best(best)
     if where is not None:
-        check_where(con, where)
+        check_where(con, where, "runs")
     series = _series(con, None)
     frame = _runs_frame(con, series, where=where)
     if where is not None:
@@ -165,72 +156,6 @@ def better(key: str) -> Literal["min", "max"]:
     ('min', 'max', 'min', 'max')
     """
     return "min" if _MIN_IS_BETTER.search(key.lower()) else "max"
-
-
-def check_where(con: duckdb.DuckDBPyConnection, where: str) -> None:
-    """Raise :class:`~llmlens.errors.LensError` unless ``where`` is a single read-only SQL expression.
-
-    DuckDB parses ``SELECT run_id FROM runs WHERE (<where>)``; refused: a ``;``, anything but one plain SELECT
-    with exactly that WHERE clause (a ``UNION``, ``ORDER BY`` or ``LIMIT`` smuggled in by closing the bracket),
-    subqueries, parameters, table functions (``read_csv``, ``glob``, ...) and functions that touch sequences or
-    settings. Column names are checked when the query runs.
-
-    >>> import llmlens
-    >>> lens = llmlens.open(":memory:")
-    >>> check_where(lens.con, "status = 'failed' AND name LIKE 'lr%'")
-    >>> check_where(lens.con, "true) UNION (SELECT 'x'")
-    Traceback (most recent call last):
-    ...
-    llmlens.errors.LensError: where must be one expression over the run columns, not a query: ...
-    """
-    if ";" in where:
-        raise LensError(f"where must be one SQL expression over the run columns; ';' is not allowed: {where!r}")
-    if not where.strip():
-        raise LensError("where is empty; pass None to list every run")
-    text = _WHERE_CHECK + _WHERE_TAIL.format(where=where)
-    rows = con.sql("SELECT json_serialize_sql($text)", params={"text": text}).fetchall()
-    tree = json.loads(rows[0][0]) if rows and rows[0][0] else {}
-    if tree.get("error", True):
-        message = tree.get("error_message", "it could not be parsed")
-        raise LensError(f"where is not a valid SQL expression ({message}): {where!r}")
-    statements = tree.get("statements", [])
-    node = statements[0].get("node", {}) if len(statements) == 1 else {}
-    plain = (
-        node.get("type") == "SELECT_NODE"
-        and not node.get("modifiers")
-        and not node.get("cte_map", {}).get("map")
-        and len(node.get("select_list", [])) == 1
-        and node.get("from_table", {}).get("type") == "BASE_TABLE"
-        and node.get("from_table", {}).get("table_name") == "runs"
-        and not node.get("group_expressions")
-        and not node.get("group_sets")
-        and node.get("having") is None
-        and node.get("sample") is None
-        and node.get("qualify") is None
-        and node.get("where_clause") is not None
-        and not statements[0].get("named_param_map")
-    )
-    if not plain:
-        raise LensError(f"where must be one expression over the run columns, not a query: {where!r}")
-    functions = set()
-    for part in _walk(node["where_clause"]):
-        kind = part.get("class")
-        if kind == "SUBQUERY" or "subquery" in part or "from_table" in part or str(part.get("type")).endswith("_NODE"):
-            raise LensError(f"where cannot hold a subquery: {where!r}")
-        if kind == "PARAMETER":
-            raise LensError(f"where cannot hold parameters ($name or ?): {where!r}")
-        if kind == "FUNCTION":
-            functions.add(str(part.get("function_name", "")).lower())
-    denied = sorted(name for name in functions if name in _DENIED_FUNCTIONS or name.startswith(_DENIED_PREFIXES))
-    if functions and not denied:
-        tables = con.sql(
-            "SELECT function_name FROM duckdb_functions() WHERE list_contains($names, function_name) "
-            "GROUP BY function_name HAVING bool_and(function_type IN ('table', 'table_macro', 'pragma'))",
-            params={"names": sorted(functions)},
-        ).fetchall()
-        denied = sorted(name for (name,) in tables)
-    if denied:
-        raise LensError(f"where cannot call {', '.join(denied)}: it must be an expression over the run columns")
 
 
 def params_diff(con: duckdb.DuckDBPyConnection, runs: Sequence[str] | None = None) -> pd.DataFrame:
@@ -419,8 +344,7 @@ def _runs_frame(
         params["runs"] = list(ids)
     query = _RUNS.format(run_filter=_run_filter(ids))
     if where is not None:
-        check_where(con, where)
-        query += _WHERE_TAIL.format(where=where)
+        query += where_clause(con, where, "runs")
     try:
         frame: pd.DataFrame = con.sql(query, params=params).df()
     except duckdb.Error as error:
@@ -564,14 +488,3 @@ def _unique_labels(ids: Sequence[str], names: Mapping[str, str | None]) -> dict[
         clash = name in ids and name != run_id
         labels[run_id] = name if name and counts[name] == 1 and not clash else run_id
     return labels
-
-
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    """Every JSON object in a serialized expression tree."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)

@@ -51,7 +51,8 @@ def tensorboard_ema_rows(rows: Any, weight: float) -> Array:
     if not y.size:
         return y.copy()
     running = lfilter([1.0 - weight], [1.0, -weight], y, axis=1)
-    debias = 1.0 if weight == 1 else 1.0 - weight ** np.arange(1, y.shape[1] + 1, dtype=np.float64)
+    n = y.shape[1]  # math.pow as TensorBoard's Math.pow: numpy's vectorised power may round differently
+    debias = 1.0 if weight == 1 else 1.0 - np.fromiter((math.pow(weight, k) for k in range(1, n + 1)), np.float64, n)
     out: Array = running / debias
     return out
 

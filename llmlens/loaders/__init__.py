@@ -25,6 +25,9 @@ from llmlens._version import __version__
 from llmlens.loaders import (
     aim_repo,
     hf_trainer,
+    inspect_log,
+    langfuse_export,
+    langsmith_runs,
     lightning_csv,
     metric_tables,
     mlflow_files,
@@ -42,7 +45,15 @@ from llmlens.loaders import (
 from llmlens.loaders.detect import SNIFF_BYTES, sniff
 from llmlens.loaders.files import LoadError, Records, excerpt, expand, json_record_chunks
 from llmlens.loaders.report import FileReport, LoadReport
-from llmlens.loaders.writes import STAGED_REJECTS, drop_staging, metric_notes, rows_added, staged_rows, write_staged
+from llmlens.loaders.writes import (
+    STAGED_REJECTS,
+    drop_staging,
+    finish_overviews,
+    metric_notes,
+    rows_added,
+    staged_rows,
+    write_staged,
+)
 
 if TYPE_CHECKING:
     from llmlens.lens import Lens
@@ -100,6 +111,9 @@ FORMATS: dict[str, Format] = {
     mlflow_sqlite.NAME: Format(mlflow_sqlite.read, mlflow_sqlite.stage, mlflow_sqlite.covers),
     wandb_run.NAME: Format(wandb_run.read, wandb_run.stage, wandb_run.covers),
     wandb_history.NAME: Format(_json_lines, wandb_history.stage, wandb_history.covers),
+    langfuse_export.NAME: Format(langfuse_export.read, langfuse_export.stage),
+    inspect_log.NAME: Format(inspect_log.read, inspect_log.stage),
+    langsmith_runs.NAME: Format(langsmith_runs.read, langsmith_runs.stage),
 }
 """Every format llmlens reads, by name. JSON Lines of OTLP are read and staged a chunk at a time (each chunk's
 spans are written before the next is read), so memory stays bounded however large the file."""
@@ -167,11 +181,14 @@ def _format_of(path: Path, forced: str | None, *, named: bool, columns: Mapping[
         name = (  # binary formats and folder layouts first, then text signatures
             tfevents.NAME if tfevents.could_be(head, size)
             else wandb_run.NAME if wandb_records.could_be(head)
-            else metric_tables.parquet_format(path, columns) if head.startswith(b"PAR1")  # columns: in the footer
+            else inspect_log.NAME if inspect_log.could_be(path, head)
+            else (langfuse_export.parquet_format(path)
+                  or metric_tables.parquet_format(path, columns))
+            if head.startswith(b"PAR1")  # columns: in the footer
             else aim_repo.NAME if aim_repo.could_be(path, head)
             else mlflow_sqlite.NAME if mlflow_sqlite.could_be(path, head)
             else mlflow_files.NAME if mlflow_files.could_be(path, head)
-            else sniff(head, columns)
+            else sniff(head, columns) or (langfuse_export.NAME if langfuse_export.could_be(head) else None)
         )  # fmt: skip
         if name is None and otlp_proto.could_be(head, size):
             name = otlp_proto.NAME if otlp_proto.looks_like(path.read_bytes()) else None
@@ -323,6 +340,7 @@ def _load_chunks(
             write_staged(con, source_id, _stage(stager, source, source_id, records))
             del records  # release the chunk before the next is read
             advance(covered)
+        finish_overviews(con)
         report.rows_added = rows_added(con, source_id)
         rejects = con.execute(
             "SELECT count(*), list(reason ORDER BY line, byte_offset)[1:3] FROM rejects WHERE source_id = ?",

@@ -5,14 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from llmlens.loaders import metric_tables
+from llmlens.loaders import langfuse_export, langsmith_runs, metric_tables
 
 SNIFF_BYTES = 65_536
 
 _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # an Inspect AI .json log: "version" and "status", then "eval", lead (its samples may quote OpenAI responses)
+    ("inspect", re.compile(r'\A\s*\{\s*(?:"(?:version|status)"\s*:\s*(?:\d+|"\w+")\s*,\s*){0,2}"eval"\s*:\s*\{')),
     ("otlp-json", re.compile(r"\"resource(Spans|Logs)\"\s*:")),
     ("otel-console", re.compile(r"\"context\"\s*:\s*\{\s*\"trace_id\"\s*:\s*\"0x")),
     ("hf-trainer", re.compile(r"\"log_history\"\s*:\s*\[")),
+    # LangSmith runs (before openai-log: their outputs quote OpenAI responses)
+    (langsmith_runs.NAME, langsmith_runs.SIGNATURE),
+    # Langfuse exports (before openai-log: an exported generation's output may be an OpenAI response); CSV headers
+    # are told after the metric tables, in loaders._format_of
+    (langfuse_export.NAME, langfuse_export.JSON_SIGNATURE),
     ("openai-log", re.compile(r"\"object\"\s*:\s*\"(chat\.completion(\.chunk)?|text_completion|response)\"")),
     # a W&B history or events line (older SDKs); a summary (whose "_wandb" is an object) is not
     ("wandb-history", re.compile(r'\A\s*\{(?=[^\n]*"_runtime":)(?=[^\n]*"_timestamp":)(?![^\n]*"_wandb":\s*\{)')),

@@ -1,5 +1,6 @@
 """Writing staged rows into the store: spans (the latest version of a span wins, and its old child rows go with
-it), log records, runs, params and metrics.
+it), log records, runs, params and metrics, and the overviews of the metric series written
+(:func:`refresh_overviews`).
 
 Staging runs on its own connection, outside the file's transaction, so its temporary tables are freed chunk by
 chunk; what is to be written is handed over as Arrow tables (:func:`staged_rows`) and written inside the file's
@@ -185,6 +186,76 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
             _execute(con, statement, table_rows, written, source_id)
     if "spans" in rows:
         otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
+    if written.num_rows:
+        for statement in _TRACE_WRITES:
+            _execute(con, statement, written, written, source_id)
+    if "metrics" in rows and rows["metrics"].num_rows:
+        _pend_overviews(con, rows["metrics"])
+
+
+_TRACE_WRITES = (
+    "DELETE FROM traces USING (SELECT DISTINCT trace_id FROM llmlens_written) w WHERE traces.trace_id = w.trace_id",
+    "INSERT INTO traces BY NAME SELECT * FROM trace_rollup WHERE trace_id IN (SELECT trace_id FROM llmlens_written)",
+)
+"""The rows of ``traces`` for the traces whose spans were written, computed again from all their spans."""
+
+_PENDING = "llmlens_pending_series"
+"""The series (run, key) a file's last chunk wrote points of, their overviews still to refresh (a temporary table
+on the load's connection)."""
+
+
+def refresh_overviews(
+    con: duckdb.DuckDBPyConnection, runs: list[str] | None = None, keys: list[str] | None = None
+) -> None:
+    """Compute again the overview rows (``metric_overviews``) of the series of ``runs`` and ``keys`` (default: all)
+    from their points. Every load does it for the series it wrote; run it after writing points into ``metrics`` by
+    hand, or charts keep bucketing the points (a little slower, the same answer).
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> _ = lens.con.execute("INSERT INTO metrics (run_id, key, step, value) "
+    ...                      "SELECT 'r', 'loss', i, i FROM range(9000) t(i)")
+    >>> refresh_overviews(lens.con, runs=["r"])
+    >>> lens.con.execute("SELECT n_points, width, len(low), high[-1] FROM metric_overviews").fetchall()
+    [(9000, 3, 3000, 8999.0)]
+    """
+    params = {"runs": runs, "keys": keys}
+    con.execute(
+        "DELETE FROM metric_overviews WHERE ($runs IS NULL OR list_contains($runs, run_id)) "
+        "AND ($keys IS NULL OR list_contains($keys, key))",
+        params,
+    )
+    con.execute("INSERT INTO metric_overviews BY NAME SELECT * FROM metric_overview_rows($runs, $keys)", params)
+
+
+def finish_overviews(con: duckdb.DuckDBPyConnection) -> None:
+    """At the end of a file's load (in its transaction): refresh the overviews of the series its last chunks wrote."""
+    pending = f"SELECT EXISTS (FROM duckdb_tables() WHERE temporary AND table_name = '{_PENDING}')"
+    if con.execute(pending).fetchall()[0][0]:
+        _refresh_pairs(con, *con.execute(_PAIRS.format(series=f"FROM {_PENDING}")).fetchall()[0])
+        con.execute(f"DROP TABLE {_PENDING}")
+
+
+def _pend_overviews(con: duckdb.DuckDBPyConnection, llmlens_rows: pa.Table) -> None:
+    """After a chunk's points are written: refresh the overviews of the series earlier chunks wrote and this one did
+    not (done, when the file is sorted by run or key), and keep this chunk's series for later. A series that
+    every chunk writes (a file sorted by step) is refreshed once, at the end, not once per chunk."""
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_PENDING} (run_id VARCHAR, key VARCHAR)")
+    done = f"SELECT run_id, key FROM {_PENDING} EXCEPT SELECT run_id, key FROM llmlens_rows"
+    _refresh_pairs(con, *con.execute(_PAIRS.format(series=f"FROM ({done})")).fetchall()[0])
+    con.execute(f"DELETE FROM {_PENDING}")
+    con.execute(f"INSERT INTO {_PENDING} SELECT DISTINCT run_id, key FROM llmlens_rows")
+
+
+_PAIRS = "SELECT list(DISTINCT run_id), list(DISTINCT key) {series}"
+"""The runs and the keys of some series, as two lists."""
+
+
+def _refresh_pairs(con: duckdb.DuckDBPyConnection, runs: list[str] | None, keys: list[str] | None) -> None:
+    """Refresh the overviews of every series of ``runs`` and ``keys`` (a few more than those written, at most);
+    each written series is in ``metrics``, so the refresh never inserts zero rows in the load's transaction."""
+    if runs:
+        refresh_overviews(con, runs, keys)
 
 
 def _holds_runs_of(con: duckdb.DuckDBPyConnection, llmlens_rows: pa.Table) -> bool:

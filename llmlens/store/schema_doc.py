@@ -41,6 +41,12 @@ def render() -> str:
             [name],
         ).fetchall()
         lines += [f"| `{column}` | `{dtype}` | {text or ''} |" for column, dtype, text in columns]
+    macros = con.execute(
+        "SELECT function_name, parameters, comment FROM duckdb_functions() "
+        "WHERE NOT internal AND function_type = 'table_macro' ORDER BY function_name"
+    ).fetchall()
+    for name, parameters, comment in macros:
+        lines += ["", f"## `{name}({', '.join(parameters)})` (table macro)", "", comment or ""]
     con.close()
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,8 @@
 """Notebook widgets (anywidget): thin classes over plain data functions, each exportable to a kernel-free page."""
 
+from llmlens.widgets.agents import AgentGraph
 from llmlens.widgets.charts import RunCharts
 from llmlens.widgets.tokens import TokenView
+from llmlens.widgets.traces import TraceTable, TraceView
 
-__all__ = ["RunCharts", "TokenView"]
+__all__ = ["AgentGraph", "RunCharts", "TokenView", "TraceTable", "TraceView"]

@@ -127,13 +127,13 @@ def chart_buckets(
     """
     if view.smoothing not in SMOOTHING:
         raise LensError(f"smoothing must be one of {', '.join(SMOOTHING)}, not {view.smoothing!r}")
-    run_index = {run_id: i for i, run_id in enumerate(picked.run_ids)}
+    run_ids = pa.array(picked.run_ids, pa.string())
     parts = []
     for chart in charts if charts is not None else range(len(picked.keys)):
         table = metric_buckets(
             con, picked.keys[chart], runs=picked.run_ids, x=view.x, start=view.start, end=view.end, pixels=view.pixels
         )
-        runs = np.array([run_index[r] for r in table.column("run_id").to_pylist()], dtype=np.int16)
+        runs = np.asarray(pc.index_in(table["run_id"], value_set=run_ids).to_numpy(), np.int16)  # legend order
         parts.append(
             pa.table({
                 "chart": pa.array(np.full(table.num_rows, chart, np.int16)),
@@ -168,13 +168,12 @@ def chart_bands(
     (['lr=1'], 0.5, 1.0)
     """
     names = sorted(set(groups.values()), key=_natural)
-    index = {name: i for i, name in enumerate(names)}
     parts = []
     for chart in charts if charts is not None else range(len(picked.keys)):
         table = group_bands(
             con, picked.keys[chart], groups, x=view.x, start=view.start, end=view.end, pixels=view.pixels
         )
-        groups_of = np.array([index[g] for g in table.column("group").to_pylist()], dtype=np.int16)
+        groups_of = np.asarray(pc.index_in(table["group"], value_set=pa.array(names)).to_numpy(), np.int16)
         mean, std = table["mean"], table["std"]
         last = table.set_column(table.schema.get_field_index("mean"), "last", mean)
         parts.append(
