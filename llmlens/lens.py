@@ -7,7 +7,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -18,12 +18,13 @@ from llmlens.store import connect, current_version
 from llmlens.store.connection import MEMORY
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import pandas as pd
     import plotly.graph_objects as go
     import pyarrow as pa
 
+    from llmlens.analysis.checks import Check, Record
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
     from llmlens.widgets import AgentGraph, RunCharts, TokenView, TraceTable, TraceView
@@ -64,6 +65,8 @@ class Lens:
         self.read_only = read_only
         self.closed = False
         self._collectors: list[Collector] = []
+        self.checks: dict[str, Check] = {}
+        """The checks registered with :meth:`check`, by name (what :meth:`run_checks` runs by default)."""
         global _current
         _current = self
 
@@ -353,6 +356,84 @@ class Lens:
         if not table.num_rows:
             raise LensError(f"run {run!r} logged no finite value of a metric matching {metrics!r}")
         return heatmap_figure(table, title=f"{metrics} · {run}", metric=metrics)
+
+    def check(
+        self,
+        function: Callable[[Record], bool | None] | None = None,
+        *,
+        name: str | None = None,
+        on: str = "trace",
+        kind: str | None = None,
+        sql: str | None = None,
+    ) -> Any:
+        """Register a binary check (pass/fail) to run with :meth:`run_checks`: as a decorator on a function of a
+        trace (``on="trace"``) or span (``on="span"``, only spans of ``kind`` such as ``"LLM"`` when given) that
+        returns True (pass), False (fail) or None (not applicable), or as a SQL expression over the columns of
+        ``traces`` or ``spans`` (``sql="json_valid(output_text)"``), which runs inside DuckDB. The record has every
+        column as an attribute and ``documents``, the texts retrieved in it. A check registered again under the
+        same name replaces the earlier one. Returns the function (so it stays callable), or the SQL check.
+
+        >>> import llmlens.demo
+        >>> lens = llmlens.demo.open()
+        >>> @lens.check
+        ... def short_answer(trace):
+        ...     return len(trace.output_text or "") < 400
+        >>> @lens.check(on="span", kind="LLM")
+        ... def no_refusal(span):
+        ...     return "I can't help" not in (span.output_text or "")
+        >>> _ = lens.check(sql="n_errors = 0", name="no_errors")
+        >>> sorted(lens.checks)
+        ['no_errors', 'no_refusal', 'short_answer']
+        """
+        from llmlens.analysis.checks import make_check
+
+        if function is None and sql is None:  # @lens.check(on=..., kind=...): the decorator itself
+            return lambda f: self.check(f, name=name, on=on, kind=kind)
+        made = make_check(function, name=name, on=on, kind=kind, sql=sql)
+        self.checks[made.name] = made
+        return function if function is not None else made
+
+    def run_checks(
+        self, names: Sequence[str] | None = None, *, where: str | None = None, progress: bool = True
+    ) -> pd.DataFrame:
+        """Run the registered checks (all, or ``names``) over every trace ``where`` selects (SQL over the columns of
+        ``traces``; default: all) with a progress bar, and store the answers as annotations of kind ``check``
+        carrying the hash of the check's code (the ``checks`` table keeps the code of each hash); earlier results
+        of a check on the same targets are replaced. Returns per check: how many asked, passed, failed, raised,
+        skipped, the pass rate and the seconds taken.
+
+        >>> import llmlens
+        >>> lens = llmlens.open(":memory:")
+        >>> _ = lens.con.execute("INSERT INTO traces (trace_id, n_errors) VALUES ('t1', 0), ('t2', 3)")
+        >>> _ = lens.check(sql="n_errors = 0", name="no_errors")
+        >>> lens.run_checks(progress=False)[["check", "asked", "passed", "failed"]].to_dict("records")
+        [{'check': 'no_errors', 'asked': 2, 'passed': 1, 'failed': 1}]
+        """
+        from llmlens.analysis.checks import run_checks
+
+        if not self.checks:
+            raise LensError("no checks registered: add one with @lens.check or lens.check(sql=..., name=...)")
+        unknown = sorted(set(names or ()) - set(self.checks))
+        if unknown:
+            raise LensError(f"no check named {', '.join(map(repr, unknown))}; registered: {', '.join(self.checks)}")
+        if self.read_only:
+            raise LensError("this store is open read-only: open it writable to store check results")
+        chosen = [self.checks[n] for n in names] if names is not None else list(self.checks.values())
+        return run_checks(self._con, chosen, where=where, progress=progress)
+
+    def check_agreement(self, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """How far each check agrees with human reviewers, trace by trace (precision and recall of its failures
+        against theirs, agreement, Cohen's kappa): which checks can be trusted. See
+        :func:`llmlens.analysis.checks.check_agreement`.
+
+        >>> import llmlens.demo
+        >>> lens = llmlens.demo.open()
+        >>> lens.check_agreement().columns.tolist()[:4]
+        ['check', 'compared', 'both_fail', 'check_only']
+        """
+        from llmlens.analysis.checks import check_agreement
+
+        return check_agreement(self._con, names)
 
     @property
     def collectors(self) -> list[Collector]:
