@@ -176,50 +176,8 @@ SELECT r, line, byte_offset, member, text AS body, []::VARCHAR[] AS missing,
 FROM llmlens_inspect_records
 WHERE kind = 'sample';
 
-CREATE OR REPLACE TEMP TABLE llmlens_inspect_swapped AS
-WITH pieces AS (
-    SELECT r, attachments, CAST(generate_subscripts(pieces, 1) AS INTEGER) AS k, unnest(pieces) AS piece
-    FROM (SELECT r, attachments, string_split(body, '"attachment://') AS pieces
-          FROM llmlens_inspect_resolved WHERE strpos(body, '"attachment://') > 0)
-), refs AS (
-    SELECT *, CASE WHEN k > 1 THEN regexp_extract(piece, '^([0-9A-Za-z_-]{1,128})"', 1) END AS ref FROM pieces
-)
-SELECT r, string_agg(CASE
-           WHEN k = 1 THEN piece
-           WHEN ref <> '' AND attachments[ref] IS NOT NULL
-               THEN CAST(to_json(attachments[ref]) AS VARCHAR) || substr(piece, length(ref) + 2)
-           WHEN ref <> '' THEN '"attachment://' || piece
-           ELSE '"attachment://' || piece END, '' ORDER BY k) AS body,
-       list(DISTINCT ref) FILTER (WHERE ref <> '' AND attachments[ref] IS NULL) AS missing
-FROM refs
-GROUP BY r;
-
-UPDATE llmlens_inspect_resolved SET body = w.body,
-    missing = list_distinct(list_concat(llmlens_inspect_resolved.missing, w.missing))
-FROM llmlens_inspect_swapped w WHERE llmlens_inspect_resolved.r = w.r;
-
-CREATE OR REPLACE TEMP TABLE llmlens_inspect_swapped AS
-WITH pieces AS (
-    SELECT r, attachments, CAST(generate_subscripts(pieces, 1) AS INTEGER) AS k, unnest(pieces) AS piece
-    FROM (SELECT r, attachments, string_split(body, '"tc://') AS pieces
-          FROM llmlens_inspect_resolved WHERE strpos(body, '"tc://') > 0)
-), refs AS (
-    SELECT *, CASE WHEN k > 1 THEN regexp_extract(piece, '^([0-9A-Za-z_-]{1,128})"', 1) END AS ref FROM pieces
-)
-SELECT r, string_agg(CASE
-           WHEN k = 1 THEN piece
-           WHEN ref <> '' AND attachments[ref] IS NOT NULL
-               THEN CAST(to_json(attachments[ref]) AS VARCHAR) || substr(piece, length(ref) + 2)
-           WHEN ref <> '' THEN '"attachment://' || piece
-           ELSE '"tc://' || piece END, '' ORDER BY k) AS body,
-       list(DISTINCT ref) FILTER (WHERE ref <> '' AND attachments[ref] IS NULL) AS missing
-FROM refs
-GROUP BY r;
-
-UPDATE llmlens_inspect_resolved SET body = w.body,
-    missing = list_distinct(list_concat(llmlens_inspect_resolved.missing, w.missing))
-FROM llmlens_inspect_swapped w WHERE llmlens_inspect_resolved.r = w.r;
-
+{SWAP:attachment://}
+{SWAP:tc://}
 ALTER TABLE llmlens_inspect_resolved DROP COLUMN attachments;
 
 CREATE OR REPLACE TEMP TABLE llmlens_inspect_samples AS
@@ -538,6 +496,33 @@ LEFT JOIN (SELECT DISTINCT ON (scorer) * FROM declared) d ON d.scorer = s.scorer
 LEFT JOIN timed t ON t.trace_id = s.trace_id AND t.scorer = s.scorer;
 """
 
+SWAP_REFERENCES = r"""
+CREATE OR REPLACE TEMP TABLE llmlens_inspect_swapped AS
+WITH pieces AS (
+    SELECT r, attachments, CAST(generate_subscripts(pieces, 1) AS INTEGER) AS k, unnest(pieces) AS piece
+    FROM (SELECT r, attachments, string_split(body, '"{PREFIX}') AS pieces
+          FROM llmlens_inspect_resolved WHERE strpos(body, '"{PREFIX}') > 0)
+), refs AS (
+    SELECT *, CASE WHEN k > 1 THEN regexp_extract(piece, '^([0-9A-Za-z_-]{1,128})"', 1) END AS ref FROM pieces
+)
+SELECT r, string_agg(CASE
+           WHEN k = 1 THEN piece
+           WHEN ref <> '' AND attachments[ref] IS NOT NULL
+               THEN CAST(to_json(attachments[ref]) AS VARCHAR) || substr(piece, length(ref) + 2)
+           WHEN ref <> '' THEN '"attachment://' || piece
+           ELSE '"{PREFIX}' || piece END, '' ORDER BY k) AS body,
+       list(DISTINCT ref) FILTER (WHERE ref <> '' AND attachments[ref] IS NULL) AS missing
+FROM refs
+GROUP BY r;
+
+UPDATE llmlens_inspect_resolved SET body = w.body,
+    missing = list_distinct(list_concat(llmlens_inspect_resolved.missing, w.missing))
+FROM llmlens_inspect_swapped w WHERE llmlens_inspect_resolved.r = w.r;
+"""
+"""Swap one kind of reference (``{PREFIX}``: ``attachment://`` or the older ``tc://``) in each sample's text for the
+sample's attachment; a reference without its attachment stays, as ``attachment://``, and is named in ``missing``."""
+
+
 ANNOTATIONS = r"""
 INSERT INTO llmlens_stage_annotations BY NAME
 WITH valued AS (
@@ -652,6 +637,8 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     run_script(con, MACROS.replace("{MESSAGE}", MESSAGE))
     script = STAGE.replace("{SAMPLE}", SAMPLE).replace("{EVENT}", EVENT).replace("{OUTPUT}", OUTPUT)
     script = script.replace("{MESSAGE}", MESSAGE)
+    for prefix in ("attachment://", "tc://"):
+        script = script.replace(f"{{SWAP:{prefix}}}", SWAP_REFERENCES.replace("{PREFIX}", prefix))
     run_script(con, script, {"source_id": source_id})
     run_script(con, logprobs.TOKENS)
     con.execute(STAGED_ANNOTATIONS)

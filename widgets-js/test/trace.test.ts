@@ -1,5 +1,6 @@
 import { bool, columnFromArray, float64, int32, tableFromColumns, tableToIPC, utf8 } from "@uwdata/flechette";
 import { describe, expect, it } from "vitest";
+import { rowWindow, scrollScale, scrollToShow } from "../src/lib/virtual";
 import { base64View, decodeSpans, rowIndex, subtreeEnds, toFloat64, toInt32 } from "../src/traces/trace/data";
 import {
   ancestors,
@@ -11,9 +12,6 @@ import {
   nextFlagged,
   type Outline,
   positionOf,
-  rowWindow,
-  scrollScale,
-  scrollToShow,
   visibleRows,
 } from "../src/traces/trace/outline";
 import { DetailSource } from "../src/traces/trace/source";

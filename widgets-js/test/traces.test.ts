@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { rowWindow } from "../src/lib/virtual";
 import { edgeLabel, edgePath, layoutNodes } from "../src/traces/agents/layout";
 import { formatCell, formatChecks, formatCost, formatDuration, formatTime, oneLine } from "../src/traces/table/format";
-import { clickSelect, pagesFor, visibleRows } from "../src/traces/table/selection";
+import { clickSelect, pagesFor } from "../src/traces/table/selection";
 
 describe("trace table cells", () => {
   it("formats durations, costs and checks briefly", () => {
@@ -33,10 +34,10 @@ describe("trace table cells", () => {
 
 describe("trace table rows", () => {
   it("shows only the rows in view, with some either side", () => {
-    expect(visibleRows(0, 260, 26, 1_000_000)).toEqual([0, 18]);
-    expect(visibleRows(26_000, 260, 26, 1_000_000)).toEqual([992, 1018]);
-    expect(visibleRows(0, 260, 26, 3)).toEqual([0, 3]);
-    expect(visibleRows(0, 260, 26, 0)).toEqual([0, 0]);
+    expect(rowWindow(0, 260, 26, 1_000_000, 8)).toEqual([0, 18]);
+    expect(rowWindow(26_000, 260, 26, 1_000_000, 8)).toEqual([992, 1018]);
+    expect(rowWindow(0, 260, 26, 3, 8)).toEqual([0, 3]);
+    expect(rowWindow(0, 260, 26, 0, 8)).toEqual([0, 0]);
   });
 
   it("asks for the pages that hold the rows", () => {

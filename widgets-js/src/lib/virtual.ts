@@ -1,6 +1,7 @@
 // Windowed rendering of long content: items are grouped in blocks; a block is built when it comes near the
 // viewport and replaced by a placeholder of its measured height when it goes far away, so 100,000 items cost
-// only the blocks on screen.
+// only the blocks on screen. Lists of fixed-height rows (the trace table, the span tree) recycle a few row
+// elements instead, placed by the arithmetic below.
 
 /** [start, end) ranges of `count` items in blocks of `size`. */
 export function blockRanges(count: number, size: number): Array<[number, number]> {
@@ -75,4 +76,36 @@ export function lazyBlocks(
       near.disconnect();
     },
   };
+}
+
+/** Positions [first, last) of the shown rows in a viewport `height` px tall scrolled to `top`, with `overscan` more
+ * either side. */
+export function rowWindow(
+  top: number,
+  height: number,
+  rowHeight: number,
+  count: number,
+  overscan = 6,
+): [number, number] {
+  if (count <= 0 || rowHeight <= 0) return [0, 0];
+  const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
+  const last = Math.min(count, Math.ceil((top + Math.max(0, height)) / rowHeight) + overscan);
+  return [Math.min(first, last), last];
+}
+
+/**
+ * How much one pixel of scrolling moves through the rows: 1, unless the rows are taller than `cap` px (browsers
+ * cap element heights), when the spacer is `cap` tall and the scroll position is scaled to reach every row.
+ */
+export function scrollScale(full: number, cap: number, view: number): number {
+  const spacer = Math.min(full, cap);
+  return spacer > view && full > spacer ? (full - view) / (spacer - view) : 1;
+}
+
+/** The scroll position that brings the row at `position` into view (or `top` when it already is). */
+export function scrollToShow(position: number, rowHeight: number, top: number, view: number): number {
+  const y = position * rowHeight;
+  if (y < top) return y;
+  if (y + rowHeight > top + view) return Math.max(0, y + rowHeight - view);
+  return top;
 }

@@ -6,9 +6,10 @@ import { decodeArrow, type Table } from "../../lib/arrow";
 import { append, clear, h } from "../../lib/dom";
 import { bindKeys } from "../../lib/keys";
 import { applyTheme } from "../../lib/theme";
+import { rowWindow, scrollScale } from "../../lib/virtual";
 import { renderTrace } from "../trace/index";
 import { type ColumnKind, formatCell, formatChecks } from "./format";
-import { clickSelect, pagesFor, visibleRows } from "./selection";
+import { clickSelect, pagesFor } from "./selection";
 import { columnWidth, ROW_HEIGHT, TABLE_CSS } from "./style";
 
 export interface Column {
@@ -133,12 +134,7 @@ export function renderTable(el: HTMLElement, model: TableModel, experimental?: E
   const pool: HTMLElement[] = [];
 
   const count = () => Number(model.get("count") ?? 0);
-  const scale = () => {
-    const full = count() * ROW_HEIGHT;
-    const spacer = Math.min(full, MAX_SPACER);
-    const view = grid.clientHeight;
-    return spacer > view && full > spacer ? (full - view) / (spacer - view) : 1;
-  };
+  const scale = () => scrollScale(count() * ROW_HEIGHT, MAX_SPACER, grid.clientHeight);
   const rowAt = (row: number): Row | null => pages.get(Math.floor(row / PAGE))?.[row % PAGE] ?? null;
 
   const reset = () => {
@@ -183,7 +179,7 @@ export function renderTable(el: HTMLElement, model: TableModel, experimental?: E
   function draw() {
     const virtualTop = grid.scrollTop * scale();
     const headerHeight = header.offsetHeight;
-    const [first, last] = visibleRows(virtualTop, grid.clientHeight - headerHeight, ROW_HEIGHT, count());
+    const [first, last] = rowWindow(virtualTop, grid.clientHeight - headerHeight, ROW_HEIGHT, count(), 8);
     for (const page of pagesFor(first, last, PAGE)) if (!pages.has(page)) void fetchPage(page);
     const selected = new Set<string>(model.get("selected_ids") ?? []);
     const opened = model.get("trace_id") ?? "";

@@ -33,19 +33,6 @@ export function clickSelect(
   return { selected: [click.id], anchor: click.row };
 }
 
-/** The rows [first, last) to show for a scroll position (with `overscan` rows either side), within `count`. */
-export function visibleRows(
-  scrollTop: number,
-  viewport: number,
-  rowHeight: number,
-  count: number,
-  overscan = 8,
-): [number, number] {
-  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
-  const last = Math.min(count, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
-  return [first, Math.max(first, last)];
-}
-
 /** The pages (of `size` rows) that hold rows [first, last). */
 export function pagesFor(first: number, last: number, size: number): number[] {
   const pages: number[] = [];

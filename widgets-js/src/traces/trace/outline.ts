@@ -140,35 +140,3 @@ export function nextFlagged(flags: Uint8Array, current: number, backward = false
   }
   return -1;
 }
-
-/** Positions [first, last) of the shown rows in a viewport `height` px tall scrolled to `top`, with `overscan` more
- * either side. */
-export function rowWindow(
-  top: number,
-  height: number,
-  rowHeight: number,
-  count: number,
-  overscan = 6,
-): [number, number] {
-  if (count <= 0 || rowHeight <= 0) return [0, 0];
-  const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
-  const last = Math.min(count, Math.ceil((top + Math.max(0, height)) / rowHeight) + overscan);
-  return [Math.min(first, last), last];
-}
-
-/**
- * How much one pixel of scrolling moves through the rows: 1, unless the rows are taller than `cap` px (browsers
- * cap element heights), when the spacer is `cap` tall and the scroll position is scaled to reach every row.
- */
-export function scrollScale(full: number, cap: number, view: number): number {
-  const spacer = Math.min(full, cap);
-  return spacer > view && full > spacer ? (full - view) / (spacer - view) : 1;
-}
-
-/** The scroll position that brings the row at `position` into view (or `top` when it already is). */
-export function scrollToShow(position: number, rowHeight: number, top: number, view: number): number {
-  const y = position * rowHeight;
-  if (y < top) return y;
-  if (y + rowHeight > top + view) return Math.max(0, y + rowHeight - view);
-  return top;
-}

@@ -1,18 +1,9 @@
 // The span tree and its waterfall, one row per shown span: a tall spacer holds a few absolutely positioned row
 // elements (recycled) for the rows in view, so a trace of 200,000 spans costs what its first screen costs.
 import { h } from "../../lib/dom";
+import { rowWindow, scrollScale, scrollToShow } from "../../lib/virtual";
 import type { Spans, TraceMeta } from "./data";
-import {
-  collapseAll,
-  expandTo,
-  hasChildren,
-  type Outline,
-  positionOf,
-  rowWindow,
-  scrollScale,
-  scrollToShow,
-  visibleRows,
-} from "./outline";
+import { collapseAll, expandTo, hasChildren, type Outline, positionOf, visibleRows } from "./outline";
 import { barGeometry, extent, formatMs, gridBackground, type Tick, timeTicks } from "./timeline";
 import { kindBadge, oneLine } from "./values";
 
