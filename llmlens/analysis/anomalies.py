@@ -8,12 +8,13 @@ Columns: ``run_id, key`` (NULL for a finding about the whole run), ``kind``, ``s
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 import pandas as pd
+
+from llmlens.analysis.metric_keys import resolve_keys
 
 COLUMNS = ["run_id", "key", "kind", "step", "step_end", "wall_time", "value", "score", "detail"]
 
@@ -175,10 +176,7 @@ def _frame(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -
 def _scope(con: duckdb.DuckDBPyConnection, runs: Sequence[str] | None, keys: Sequence[str] | None) -> dict[str, Any]:
     """The bound parameters of :data:`_SCOPE`: the globs resolved to the keys they match once, so the scan of the
     points compares each with a list instead of matching every pattern."""
-    matching = None
-    if keys is not None:  # matched in Python, key by key: DuckDB would match every point against every pattern
-        logged = [row[0] for row in con.execute("SELECT DISTINCT key FROM metrics").fetchall()]
-        matching = [key for key in logged if any(fnmatch.fnmatchcase(key, pattern) for pattern in keys)]
+    matching = resolve_keys(con, keys) if keys is not None else None
     return {"runs": list(runs) if runs is not None else None, "keys": matching}
 
 

@@ -12,15 +12,15 @@ function (nothing that reads files), no sequence or setting functions, no parame
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import pandas as pd
 
+from llmlens.analysis.metric_keys import matching_keys
 from llmlens.analysis.run_names import run_ids
 from llmlens.errors import LensError
 from llmlens.where import check_where, where_clause
@@ -39,7 +39,6 @@ MAX_DEFAULT_METRICS = 6
 
 _MIN_IS_BETTER = re.compile(r"loss|error|perplexity|latency|time|(?:^|[^a-z])(?:ppl|wer|cer)(?:$|[^a-z])")
 _ACCURACY = re.compile(r"(?:^|[^a-z])acc")
-_GLOB = re.compile(r"[*?\[]")
 
 _SERIES = """
 SELECT run_id, key, max(step) AS steps, epoch_us(max(wall_time)) AS last_time, arg_max(value, step) AS last,
@@ -368,7 +367,7 @@ def _choose_metrics(metrics: Sequence[str] | None, series: pd.DataFrame) -> list
     if isinstance(metrics, str):
         metrics = [metrics]
     if metrics is not None:
-        return list(dict.fromkeys(_matching(present, metrics)))
+        return matching_keys(present, metrics)
     counts = series.groupby("key").run_id.nunique()
     shared = {str(key): int(count) for key, count in counts.items()}
     total = series.run_id.nunique()
@@ -378,14 +377,6 @@ def _choose_metrics(metrics: Sequence[str] | None, series: pd.DataFrame) -> list
     ]
     keys = _most_shared(losses, shared, total, MAX_LOSS_METRICS)
     return keys + _most_shared(accuracies, shared, total, MAX_DEFAULT_METRICS - len(keys))
-
-
-def _matching(present: Sequence[str], patterns: Sequence[str]) -> Iterator[str]:
-    for pattern in patterns:
-        if _GLOB.search(pattern):
-            yield from (key for key in present if fnmatch.fnmatchcase(key, pattern))
-        else:
-            yield pattern
 
 
 def _most_shared(keys: Sequence[str], shared: Mapping[str, int], total: int, limit: int) -> list[str]:

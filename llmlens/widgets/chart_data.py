@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmlens.analysis.buckets import group_bands, metric_buckets
+from llmlens.analysis.metric_keys import matching_keys
 from llmlens.analysis.run_names import run_ids
 from llmlens.analysis.smoothing import (
     tensorboard_ema,
@@ -83,9 +83,8 @@ def pick(
             {"runs": chosen},
         ).fetchall()
     ]
-    if patterns:  # matched in Python key by key (DuckDB would match every point), in the order they were given
-        first = {key: next((i for i, p in enumerate(patterns) if fnmatch.fnmatchcase(key, p)), -1) for key in logged}
-        keys = sorted((key for key in logged if first[key] >= 0), key=first.__getitem__)
+    if patterns:
+        keys = matching_keys(logged, patterns)
     else:
         keys = [key for key in logged if "loss" in key.lower() and not key.startswith("system/")]
     if not keys:
@@ -267,7 +266,7 @@ def chart_marks(con: duckdb.DuckDBPyConnection, picked: Picked, *, x: str = "ste
     """
     from llmlens.analysis import anomalies
 
-    scope = {"runs": picked.run_ids, "keys": [_literal_glob(key) for key in picked.keys]}
+    scope = {"runs": picked.run_ids, "keys": picked.keys}  # exact keys: named as they are, the store not listed
     finders = (anomalies.non_finite, anomalies.spikes, anomalies.stalls, anomalies.restarts)
     found = anomalies.combined([finder(con, **scope) for finder in finders])  # the charts' own points only
     if x == "step":
@@ -295,11 +294,6 @@ def chart_marks(con: duckdb.DuckDBPyConnection, picked: Picked, *, x: str = "ste
         "kind": pa.array(found["kind"][keep].tolist(), pa.string()),
         "detail": pa.array(found["detail"][keep].fillna("").tolist(), pa.string()),
     })  # fmt: skip
-
-
-def _literal_glob(key: str) -> str:
-    """A glob matching exactly ``key`` (its ``*``, ``?`` and ``[`` taken literally)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in key)
 
 
 def wire_table(table: pa.Table, *, smoothed: bool) -> tuple[pa.Table, float]:
