@@ -155,10 +155,10 @@ def _check_is_demo(path: Path) -> None:
     """Refuse to replace a file that holds anything but demo data: a rebuild deletes it."""
     try:  # read as plain DuckDB: a demo store of an older schema is still a demo store
         with duckdb.connect(str(path), read_only=True) as con:
-            other = con.execute("SELECT count(*) FROM sources WHERE json_extract(options, '$.demo') IS NULL").fetchall()
+            rows = con.execute("SELECT count(*) FROM sources WHERE json_extract(options, '$.demo') IS NULL").fetchall()
     except duckdb.Error as error:
         raise LensError(f"{path} is not a demo store ({error}); not replacing it with demo data") from error
-    other = other[0][0]
+    other = rows[0][0]
     if other:
         raise LensError(f"{path} holds {other} loaded sources besides demo data; not replacing it with demo data")
 
