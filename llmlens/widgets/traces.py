@@ -23,6 +23,9 @@ from llmlens.widgets.trace_table_data import COLUMNS, SORTABLE, TraceQuery, coun
 EXPORT_DETAILS_BYTES = 2_000_000
 """Budget for the span details a kernel-free page embeds (the first spans in tree order, until it is spent)."""
 
+EXPORT_DETAILS_SPANS = 500
+"""At most this many spans' details are embedded in a kernel-free page (each is a few queries)."""
+
 PAGE_ROWS = 100
 """Rows of the trace table sent with the widget (and embedded in an exported page)."""
 
@@ -125,11 +128,11 @@ class TraceView(Widget):
 
     def exported_state(self) -> dict[str, Any]:
         """The state for a kernel-free page: with the details of the first spans embedded (tokens as base64 Arrow),
-        up to :data:`EXPORT_DETAILS_BYTES`."""
+        up to :data:`EXPORT_DETAILS_SPANS` spans and :data:`EXPORT_DETAILS_BYTES`."""
         state = super().exported_state()
         details: dict[str, Any] = {}
         spent = 0
-        for span in self._span_table["span_id"].to_pylist():
+        for span in self._span_table["span_id"].to_pylist()[:EXPORT_DETAILS_SPANS]:
             detail = span_detail(self._con, self.trace_id, span)
             if detail["tokens"]:
                 data = span_tokens(self._con, span, self.trace_id)
