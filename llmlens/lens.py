@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from llmlens.analysis.checks import Check, Record
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
-    from llmlens.widgets import AgentGraph, RunCharts, TokenView, TraceTable, TraceView
+    from llmlens.widgets import AgentGraph, ReviewQueue, RunCharts, TokenView, TraceTable, TraceView
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,49 @@ class Lens:
 
         return AgentGraph(self._con, where=where, title="agent network" + (f" where {where}" if where else ""))
 
+    def sample(
+        self,
+        n: int,
+        strategy: str | Sequence[str] | Mapping[str, int] = "random",
+        *,
+        where: str | None = None,
+        seed: int = 0,
+        by: str | None = None,
+        ids: Sequence[str] | pd.Series | pd.DataFrame | None = None,
+        skip_reviewed: bool = True,
+        queue: str | None = None,
+    ) -> pd.DataFrame:
+        """At most ``n`` traces to review, as rows of ``traces`` with a ``reason`` column, the same for the same
+        store and ``seed``. ``strategy`` is one of ``random``, ``stratified`` (round-robin over the values of ``by``:
+        a traces column such as ``model`` (the default), ``user_id``, ``root_name``, or ``attributes.<key>`` of the
+        root span, e.g. ``attributes.app.version``), ``newest``, ``failing_checks``, ``low_retrieval``, ``slowest``,
+        ``costliest``, ``negative_feedback``, ``low_confidence`` or ``selection`` (of the trace ids ``ids``, e.g. from
+        the embedding map); or a mix: a list (n split evenly) or a dict of counts (``{"failing_checks": 5,
+        "random": 15}``), filled in order without picking a trace twice. ``where`` is SQL over the columns of
+        ``traces``. Traces with a judgement in any review queue are skipped unless ``skip_reviewed=False``; with
+        ``queue``, the items of that queue are skipped too. Hand the result to :meth:`review`. See
+        :mod:`llmlens.analysis.sampling`.
+
+        >>> import llmlens.demo
+        >>> lens = llmlens.demo.open()
+        >>> picked = lens.sample(4, ["slowest", "negative_feedback"], where="model = 'gpt-4o'", seed=1)
+        >>> picked.reason.tolist(), set(picked.model)
+        (['slowest', 'slowest', 'thumbs_down', 'thumbs_down'], {'gpt-4o'})
+        """
+        from llmlens.analysis.sampling import sample
+
+        return sample(
+            self._con,
+            n,
+            strategy,
+            where=where,
+            seed=seed,
+            by=by,
+            ids=ids,
+            skip_reviewed=skip_reviewed,
+            queue=queue,
+        )
+
     def runs(self, where: str | None = None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
         """A table of runs: status, start, duration, last step, the last and best value of ``metrics`` (keys or
         globs; default: the losses and accuracies most runs logged) and only the params that differ between them.
@@ -434,6 +477,43 @@ class Lens:
         from llmlens.analysis.checks import check_agreement
 
         return check_agreement(self._con, names)
+
+    def review(
+        self,
+        sample_or_n: int | pd.DataFrame | Sequence[str] = 20,
+        name: str | None = None,
+        reviewer: str | None = None,
+    ) -> ReviewQueue:
+        """A review queue to step through by keyboard, each item shown with the trace explorer: j / k next and
+        previous, p pass, f fail, 1-9 the team's tags, t a new tag, n a note, u undo. Every judgement is written to
+        ``annotations`` at once (with the reviewer, the time and the queue), so nothing is lost to a crash and the
+        queue resumes at the first item the reviewer has not judged.
+
+        ``sample_or_n`` is a DataFrame with a ``trace_id`` column (from :meth:`sample`; its ``reason`` column says
+        why each was picked), a list of trace ids, or a number: the queue then holds at least that many items,
+        topped up with the newest traces not reviewed yet. ``name`` defaults to this ISO week (``2026-W47``) and
+        ``reviewer`` to the user's login; opening the same name again resumes the stored queue (items are added only
+        if new). Two reviewers can label the same queue one after the other; :meth:`ReviewQueue.agreement` gives
+        Cohen's kappa per tag.
+
+        >>> import llmlens
+        >>> lens = llmlens.open(":memory:")
+        >>> _ = lens.sql("INSERT INTO traces (trace_id, start_time) VALUES ('t1', now()), ('t2', now())")
+        >>> queue = lens.review(2, name="2026-W47", reviewer="ana")
+        >>> queue.judge("pass")
+        >>> lens.review(name="2026-W47", reviewer="ana").position
+        1
+        """
+        import getpass
+
+        from llmlens.analysis.review import fill_queue, week_name
+        from llmlens.widgets import ReviewQueue
+
+        if self.read_only:
+            raise LensError("this store is open read-only: open it writable to keep a review queue's judgements")
+        queue = name or week_name()
+        fill_queue(self._con, queue, sample_or_n)
+        return ReviewQueue(self._con, queue, reviewer or getpass.getuser())
 
     @property
     def collectors(self) -> list[Collector]:

@@ -172,7 +172,7 @@ class LensMagics(Magics):
         ]
 
     def _trace_commands(self, parser: Callable[[str, str], _Parser]) -> list[_Command]:
-        """The commands of the trace explorer: traces, trace, agents."""
+        """The commands of the trace explorer: traces, trace, session, agents, sample, review."""
         traces_parser = parser("traces", "Table of every trace: search, filter, sort, select; opens a trace under it.")
         traces_parser.add_argument("--where", default=None, help='SQL condition on trace columns: "n_errors > 0"')
         traces_parser.add_argument("--search", default=None, help="text to find in inputs, outputs, names and ids")
@@ -186,6 +186,16 @@ class LensMagics(Magics):
             "agents", "The agent network of traces: handoffs and tool calls, counts, latency, failures."
         )
         agents_parser.add_argument("--where", default=None, help="SQL condition on trace columns")
+        sample_parser = parser("sample", "A seeded sample of traces to review, with the reason each was picked.")
+        sample_parser.add_argument("n", type=int, help="how many traces (at most)")
+        sample_parser.add_argument("--strategy", default="random", help="a name, a,b (split evenly) or a=5,b=3")
+        sample_parser.add_argument("--where", default=None, help="SQL condition on trace columns")
+        sample_parser.add_argument("--seed", type=int, default=0, help="same seed, same sample (default: 0)")
+        sample_parser.add_argument("--by", default=None, help="stratify by a column or attributes.<key>")
+        review_parser = parser("review", "A review queue of the newest traces, judged by keyboard (resumes by name).")
+        review_parser.add_argument("n", nargs="?", type=int, default=20, help="items in the queue (default: 20)")
+        review_parser.add_argument("--name", default=None, help="queue name (default: this ISO week, e.g. 2026-W47)")
+        review_parser.add_argument("--reviewer", default=None, help="who judges (default: your login)")
         return [
             _Command(
                 "traces",
@@ -210,6 +220,13 @@ class LensMagics(Magics):
                 agents_parser,
                 lambda args: self._lens().agents(where=args.where),
             ),
+            _Command("sample", sample_parser.description or "", sample_parser, self._sample),
+            _Command(
+                "review",
+                review_parser.description or "",
+                review_parser,
+                lambda args: self._lens().review(args.n, name=args.name, reviewer=args.reviewer),
+            ),
         ]
 
     def _help(self) -> None:
@@ -229,6 +246,12 @@ class LensMagics(Magics):
         from llmlens.loaders.metric_tables import parse_columns
 
         return self._lens().load(*args.paths, format=args.format, columns=parse_columns(args.columns))
+
+    def _sample(self, args: argparse.Namespace) -> pd.DataFrame:
+        from llmlens.analysis.sampling import parse_strategy
+
+        strategy = parse_strategy(args.strategy)
+        return self._lens().sample(args.n, strategy, where=args.where, seed=args.seed, by=args.by)
 
     def _compare(self, args: argparse.Namespace) -> RunCharts:
         return self._lens().compare(

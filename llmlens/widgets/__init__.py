@@ -2,7 +2,8 @@
 
 from llmlens.widgets.agents import AgentGraph
 from llmlens.widgets.charts import RunCharts
+from llmlens.widgets.review import ReviewQueue
 from llmlens.widgets.tokens import TokenView
 from llmlens.widgets.traces import TraceTable, TraceView
 
-__all__ = ["AgentGraph", "RunCharts", "TokenView", "TraceTable", "TraceView"]
+__all__ = ["AgentGraph", "ReviewQueue", "RunCharts", "TokenView", "TraceTable", "TraceView"]
