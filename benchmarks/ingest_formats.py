@@ -15,7 +15,8 @@ twice as long as another).
 A format with several shapes runs its main one (the first in ``SHAPES``); ``--all-shapes`` runs them all:
 LangSmith batch bodies, Run objects as JSON Lines or one array; Langfuse exports as JSON Lines, CSV, Parquet or
 JSON; Inspect ``.eval`` and ``.json`` logs, each read by ``inspect_ai`` (what ``lens.load`` uses when it is
-installed) and by llmlens's own reader (``llmlens.loaders.inspect_read.USE_INSPECT_AI = False``).
+installed) and by llmlens's own reader (``llmlens.loaders.inspect_read.USE_INSPECT_AI = False``); Agents SDK JSON
+Lines or batch bodies; a Phoenix SQLite database or span DataFrame Parquet.
 
 Prints a Markdown table: format, shape, file MB, spans loaded, other rows (messages, documents, annotations),
 seconds, spans per second, the ratio to OTLP's spans per second, and peak memory. Exits non-zero when a record is
@@ -61,6 +62,7 @@ SHAPES: dict[str, list[Shape]] = {
                      Shape(".json, inspect_ai reader", {"log_format": "json"}, "inspect_ai"),
                      Shape(".json, own reader", {"log_format": "json"}, "llmlens")],
     "agents_sdk": [Shape("jsonl", {"shape": "jsonl"}), Shape("batches", {"shape": "batches"})],
+    "phoenix": [Shape("sqlite", {"container": "sqlite"}), Shape("parquet", {"container": "parquet"})],
 }  # fmt: skip
 """The shapes of each format, its main one first; a format not named here runs ``generate``'s defaults."""
 

@@ -34,7 +34,8 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
          ("(a) DuckDB read_parquet", "(b) lens.load", "b/a =", "bytes/point on disk", "peak memory")),
         ("ingest_formats.py", ["--spans", "400", "--all-shapes"],
          ("| otlp-json | JSON Lines (baseline) |", "| langsmith | runs |", "| langfuse | parquet |",
-          "| inspect_eval | .json, own reader |", "| agents_sdk |", "spans/s | vs OTLP")),
+          "| inspect_eval | .json, own reader |", "| agents_sdk | batches |", "| phoenix | parquet |",
+          "spans/s | vs OTLP")),
     ],
 )  # fmt: skip
 def test_benchmark_runs_at_smoke_size(script: str, size: list[str], labels: tuple[str, ...]) -> None:

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from llmlens._version import __version__
 from llmlens.loaders import (
+    agents_sdk,
     aim_repo,
     hf_trainer,
     inspect_log,
@@ -37,6 +38,7 @@ from llmlens.loaders import (
     otel_console,
     otlp_json,
     otlp_proto,
+    phoenix_store,
     tfevents,
     wandb_history,
     wandb_records,
@@ -114,6 +116,9 @@ FORMATS: dict[str, Format] = {
     langfuse_export.NAME: Format(langfuse_export.read, langfuse_export.stage),
     inspect_log.NAME: Format(inspect_log.read, inspect_log.stage),
     langsmith_runs.NAME: Format(langsmith_runs.read, langsmith_runs.stage),
+    agents_sdk.NAME: Format(agents_sdk.read, agents_sdk.stage),
+    phoenix_store.SQLITE: Format(phoenix_store.read, phoenix_store.stage, phoenix_store.covers),
+    phoenix_store.PARQUET: Format(phoenix_store.read, phoenix_store.stage),
 }
 """Every format llmlens reads, by name. JSON Lines of OTLP are read and staged a chunk at a time (each chunk's
 spans are written before the next is read), so memory stays bounded however large the file."""
@@ -182,11 +187,12 @@ def _format_of(path: Path, forced: str | None, *, named: bool, columns: Mapping[
             tfevents.NAME if tfevents.could_be(head, size)
             else wandb_run.NAME if wandb_records.could_be(head)
             else inspect_log.NAME if inspect_log.could_be(path, head)
-            else (langfuse_export.parquet_format(path)
+            else (phoenix_store.parquet_format(path) or langfuse_export.parquet_format(path)
                   or metric_tables.parquet_format(path, columns))
             if head.startswith(b"PAR1")  # columns: in the footer
             else aim_repo.NAME if aim_repo.could_be(path, head)
             else mlflow_sqlite.NAME if mlflow_sqlite.could_be(path, head)
+            else phoenix_store.SQLITE if phoenix_store.could_be(path, head)
             else mlflow_files.NAME if mlflow_files.could_be(path, head)
             else sniff(head, columns) or (langfuse_export.NAME if langfuse_export.could_be(head) else None)
         )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from llmlens.loaders import langfuse_export, langsmith_runs, metric_tables
+from llmlens.loaders import agents_sdk, langfuse_export, langsmith_runs, metric_tables
 
 SNIFF_BYTES = 65_536
 
@@ -20,6 +20,8 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Langfuse exports (before openai-log: an exported generation's output may be an OpenAI response); CSV headers
     # are told after the metric tables, in loaders._format_of
     (langfuse_export.NAME, langfuse_export.JSON_SIGNATURE),
+    # OpenAI Agents SDK exports (before openai-log: a custom span's data may quote anything)
+    (agents_sdk.NAME, agents_sdk.SIGNATURE),
     ("openai-log", re.compile(r"\"object\"\s*:\s*\"(chat\.completion(\.chunk)?|text_completion|response)\"")),
     # a W&B history or events line (older SDKs); a summary (whose "_wandb" is an object) is not
     ("wandb-history", re.compile(r'\A\s*\{(?=[^\n]*"_runtime":)(?=[^\n]*"_timestamp":)(?![^\n]*"_wandb":\s*\{)')),
