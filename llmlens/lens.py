@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
 import warnings
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from llmlens.analysis.checks import Check, Record
+    from llmlens.analysis.summary import Summary
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
     from llmlens.widgets import AgentGraph, ReviewQueue, RunCharts, TokenView, TraceTable, TraceView
@@ -514,6 +516,58 @@ class Lens:
         queue = name or week_name()
         fill_queue(self._con, queue, sample_or_n)
         return ReviewQueue(self._con, queue, reviewer or getpass.getuser())
+
+    def summary(
+        self,
+        queue: str | None = None,
+        *,
+        since: str | dt.date | dt.datetime | None = None,
+        until: str | dt.date | dt.datetime | None = None,
+        by: str = "model",
+    ) -> Summary:
+        """Pass rates of a review queue (by name) or of the traces that started from ``since`` to ``until``: per
+        verdict, tag and check, by ISO week and by ``by`` (a column of ``traces``, or ``attributes.<key>`` of the root
+        span such as ``attributes.app.version``), the change from the week before, and the top failure tags with
+        example trace ids to open with :meth:`trace`. Each reviewer's latest verdict counts once; a trace fails a
+        check when it or any of its spans failed it. ``.fig_pass_rates`` and ``.fig_weekly`` are plotly charts. See
+        :mod:`llmlens.analysis.summary`.
+
+        >>> import llmlens
+        >>> lens = llmlens.open(":memory:")
+        >>> _ = lens.sql("INSERT INTO traces (trace_id, start_time) VALUES ('t1', now()), ('t2', now())")
+        >>> queue = lens.review(2, name="2026-W47", reviewer="ana")
+        >>> queue.judge("fail", tags=["stale source"]); queue.judge("pass")
+        >>> lens.summary("2026-W47").pass_rates[["kind", "name", "pass_rate"]].values.tolist()
+        [['verdict', 'review', 0.5], ['tag', 'stale source', 0.5]]
+        """
+        from llmlens.analysis.summary import summary
+
+        return summary(self._con, queue, since=since, until=until, by=by)
+
+    def export_evals(
+        self,
+        path: str | os.PathLike[str],
+        where: str | None = None,
+        *,
+        queue: str | None = None,
+        format: str = "jsonl",
+    ) -> int:
+        """Write the labelled failures (traces a reviewer failed or tagged) among those ``where`` selects (SQL over
+        the columns of ``traces``), judged in ``queue`` (default: any), to ``path``: input, output, the expected answer
+        or the reviewers' notes, tags, trace id and reviewers; ``format="jsonl"`` one JSON object per line,
+        ``format="inspect"`` Inspect AI samples (``inspect_ai.dataset.json_dataset(path)`` reads them). Returns how
+        many were written. See :mod:`llmlens.analysis.export_evals`.
+
+        >>> import llmlens, tempfile, pathlib
+        >>> lens = llmlens.open(":memory:")
+        >>> _ = lens.sql("INSERT INTO traces (trace_id, start_time) VALUES ('t1', now()), ('t2', now())")
+        >>> lens.review(2, name="q", reviewer="ana").judge("fail", note="wrong policy")
+        >>> lens.export_evals(pathlib.Path(tempfile.mkdtemp()) / "evals.jsonl", queue="q")
+        1
+        """
+        from llmlens.analysis.export_evals import export_evals
+
+        return export_evals(self._con, path, where, queue=queue, format=format)
 
     @property
     def collectors(self) -> list[Collector]:

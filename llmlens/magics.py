@@ -172,7 +172,8 @@ class LensMagics(Magics):
         ]
 
     def _trace_commands(self, parser: Callable[[str, str], _Parser]) -> list[_Command]:
-        """The commands of the trace explorer: traces, trace, session, agents, sample, review."""
+        """The commands of the trace explorer: traces, trace, session, agents, sample, review, summary,
+        export-evals."""
         traces_parser = parser("traces", "Table of every trace: search, filter, sort, select; opens a trace under it.")
         traces_parser.add_argument("--where", default=None, help='SQL condition on trace columns: "n_errors > 0"')
         traces_parser.add_argument("--search", default=None, help="text to find in inputs, outputs, names and ids")
@@ -196,6 +197,14 @@ class LensMagics(Magics):
         review_parser.add_argument("n", nargs="?", type=int, default=20, help="items in the queue (default: 20)")
         review_parser.add_argument("--name", default=None, help="queue name (default: this ISO week, e.g. 2026-W47)")
         review_parser.add_argument("--reviewer", default=None, help="who judges (default: your login)")
+        summary_parser = parser("summary", "Pass rates per verdict, tag and check by week and model; top failure tags.")
+        summary_parser.add_argument("--queue", default=None, help="a review queue's name (default: every review)")
+        summary_parser.add_argument("--by", default="model", help="a trace column or attributes.<key> (default: model)")
+        export_parser = parser("export-evals", "Write the labelled failures as eval cases (JSONL or Inspect AI).")
+        export_parser.add_argument("path", help="the file to write")
+        export_parser.add_argument("--where", default=None, help="SQL condition on trace columns")
+        export_parser.add_argument("--queue", default=None, help="only judgements made in this queue")
+        export_parser.add_argument("--format", default="jsonl", choices=["jsonl", "inspect"])
         return [
             _Command(
                 "traces",
@@ -226,6 +235,21 @@ class LensMagics(Magics):
                 review_parser.description or "",
                 review_parser,
                 lambda args: self._lens().review(args.n, name=args.name, reviewer=args.reviewer),
+            ),
+            _Command(
+                "summary",
+                summary_parser.description or "",
+                summary_parser,
+                lambda args: self._lens().summary(args.queue, by=args.by),
+            ),
+            _Command(
+                "export-evals",
+                export_parser.description or "",
+                export_parser,
+                lambda args: print(
+                    f"{self._lens().export_evals(args.path, args.where, queue=args.queue, format=args.format):,} "
+                    f"labelled failures written to {args.path}"
+                ),
             ),
         ]
 
