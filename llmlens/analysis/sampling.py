@@ -359,8 +359,20 @@ def _candidates(
 
 
 def _stratified(con: duckdb.DuckDBPyConnection, by: str) -> tuple[str, dict[str, Any]]:
-    """The stratified strategy over ``by``: a column of ``traces`` (quoted, after checking it is one) or
-    ``attributes.<key>`` (its JSON path bound)."""
+    """The stratified strategy over ``by`` (see :func:`strata_query`)."""
+    strata, params = strata_query(con, by)
+    return _STRATIFIED.replace("{strata}", strata), {**params, "by": by}
+
+
+def strata_query(con: duckdb.DuckDBPyConnection, by: str, verb: str = "stratify") -> tuple[str, dict[str, Any]]:
+    """The query giving each eligible trace its group (``trace_id, _h, stratum``) for ``by``, and its parameters:
+    a column of ``traces`` (quoted, after checking it is one) or ``attributes.<key>`` of the root span (its JSON
+    path bound). Sampling stratifies by it and the summary groups by it (``verb`` names which, in errors).
+
+    >>> import llmlens
+    >>> strata_query(llmlens.open(":memory:").con, "attributes.app.version")[1]
+    {'path': '$."app.version"'}
+    """
     columns = [row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE traces)").fetchall()]
     if not isinstance(by, str):
         raise LensError(f"by is a column name, not {by!r}")
@@ -368,20 +380,16 @@ def _stratified(con: duckdb.DuckDBPyConnection, by: str) -> tuple[str, dict[str,
         key = by.removeprefix("attributes.")
         if not _ATTRIBUTE_KEY.fullmatch(key):
             raise LensError(
-                f"cannot stratify by {by!r}: an attribute key is letters, digits and . _ - : / @ "
+                f"cannot {verb} by {by!r}: an attribute key is letters, digits and . _ - : / @ "
                 "(e.g. attributes.app.version)"
             )
-        strata = _ATTRIBUTE_STRATA
-        params: dict[str, Any] = {"path": f'$."{key}"'}
-    elif by in columns:
-        strata = _COLUMN_STRATA.format(column=f'"{by}"')  # one of the table's own column names, checked above
-        params = {}
-    else:
-        raise LensError(
-            f"cannot stratify by {by!r}: give a column of traces ({', '.join(columns)}) or attributes.<key> "
-            "for an attribute of the root span (e.g. attributes.app.version)"
-        )
-    return _STRATIFIED.replace("{strata}", strata), {**params, "by": by}
+        return _ATTRIBUTE_STRATA, {"path": f'$."{key}"'}
+    if by in columns:
+        return _COLUMN_STRATA.format(column=f'"{by}"'), {}  # one of the table's own column names, checked above
+    raise LensError(
+        f"cannot {verb} by {by!r}: give a column of traces ({', '.join(columns)}) or attributes.<key> "
+        "for an attribute of the root span (e.g. attributes.app.version)"
+    )
 
 
 def _trace_ids(ids: Sequence[str] | pd.Series | pd.DataFrame) -> list[str]:

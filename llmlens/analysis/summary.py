@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from llmlens.analysis.sampling import _ATTRIBUTE_KEY, _ATTRIBUTE_STRATA, _COLUMN_STRATA
+from llmlens.analysis.sampling import strata_query
 from llmlens.errors import LensError
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ def summary(
     [['stale source', 1, ['t2']]]
     """
     params: dict[str, Any] = {"queue": queue, "since": _time(since, "since"), "until": _time(until, "until")}
-    strata, extra = _strata(con, by)
+    strata, extra = strata_query(con, by, verb="group")
     query = _OBSERVATIONS.replace("{strata}", strata)
     try:
         observations = con.sql(query, params={**params, **extra}).to_arrow_table()
@@ -321,25 +321,6 @@ def weekly_figure(by_week: pd.DataFrame) -> go.Figure:
         title="Pass rate by ISO week", xaxis={"type": "category"}, yaxis={"tickformat": ".0%", "range": [0, 1]}
     )
     return figure
-
-
-def _strata(con: duckdb.DuckDBPyConnection, by: str) -> tuple[str, dict[str, Any]]:
-    """The query giving each trace its group (``trace_id, _h, stratum``) for ``by``, as sampling stratifies:
-    a column of ``traces`` (quoted after checking it is one) or ``attributes.<key>`` (its JSON path bound)."""
-    columns = [row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE traces)").fetchall()]
-    if not isinstance(by, str):
-        raise LensError(f"by is a column name, not {by!r}")
-    if by.startswith("attributes."):
-        key = by.removeprefix("attributes.")
-        if not _ATTRIBUTE_KEY.fullmatch(key):
-            raise LensError(f"cannot group by {by!r}: an attribute key is letters, digits and . _ - : / @")
-        return _ATTRIBUTE_STRATA, {"path": f'$."{key}"'}
-    if by in columns:
-        return _COLUMN_STRATA.format(column=f'"{by}"'), {}  # one of the table's own column names, checked above
-    raise LensError(
-        f"cannot group by {by!r}: give a column of traces ({', '.join(columns)}) or attributes.<key> "
-        "(e.g. attributes.app.version)"
-    )
 
 
 def _time(value: Time, name: str) -> str | None:
