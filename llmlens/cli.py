@@ -1,4 +1,4 @@
-"""The ``llmlens`` command: ``demo``, ``info``, ``load``, ``collect``, ``sql``."""
+"""The ``llmlens`` command: ``demo``, ``info``, ``load``, ``collect``, ``sql``, ``export``."""
 
 from __future__ import annotations
 
@@ -123,6 +123,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("--write", action="store_true", help="open the store for writing")
     sql.set_defaults(handler=_sql)
+
+    export = commands.add_parser(
+        "export",
+        help="run a notebook and write it as one self-contained HTML page",
+        description="Run a notebook in a real kernel and write it as one HTML file in which every llmlens widget "
+        "renders and responds from its saved state without a kernel and without network access (the bundles, the "
+        "data and plotly.js inlined), to open in stand-up or attach to a ticket.",
+    )
+    export.add_argument("notebook", type=Path, help="the notebook (.ipynb); it runs in its own folder")
+    export.add_argument("--html", action="store_true", required=True, help="write HTML (the one format for now)")
+    export.add_argument("-o", "--output", type=Path, default=None, help="the page (default: NOTEBOOK with .html)")
+    export.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (default: %(default)s)")
+    export.add_argument("--kernel", default=None, help="kernel name (default: the notebook's own)")
+    export.set_defaults(handler=_export)
     return parser
 
 
@@ -183,6 +197,14 @@ def _sql(args: argparse.Namespace) -> int:
                 frame.to_csv(sys.stdout, index=False)
             else:
                 print(frame.to_json(orient="records", lines=True, date_format="iso"))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from llmlens.notebook_export import export_html
+
+    page = export_html(args.notebook, args.output, timeout=args.timeout, kernel_name=args.kernel)
+    print(f"wrote {page} ({page.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 

@@ -32,6 +32,8 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
           "(6) bytes to the browser")),
         ("load_runs_scale.py", ["--runs", "20", "--steps", "200"],
          ("(a) DuckDB read_parquet", "(b) lens.load", "b/a =", "bytes/point on disk", "peak memory")),
+        ("review_queue.py", ["--items", "5"],
+         ("keypress to next item shown", "p90", "labelled: 5 verdicts pressed, 5 judged", "exported HTML of")),
         ("ingest_formats.py", ["--spans", "400", "--all-shapes"],
          ("| otlp-json | JSON Lines (baseline) |", "| langsmith | runs |", "| langfuse | parquet |",
           "| inspect_eval | .json, own reader |", "| agents_sdk | batches |", "| phoenix | parquet |",

@@ -50,6 +50,18 @@ class Widget(anywidget.AnyWidget):
                 names += [name for name, trait in cls.class_own_traits().items() if trait.metadata.get("sync")]
         return {name: getattr(self, name) for name in names}
 
+    def page_state(self) -> str:
+        """:meth:`exported_state` as the JSON a kernel-free page reads (binary traits base64), safe inside a
+        ``<script>`` element."""
+        values: dict[str, Any] = {}
+        binary: dict[str, str] = {}
+        for name, value in self.exported_state().items():
+            if isinstance(value, bytes | bytearray | memoryview):
+                binary[name] = base64.b64encode(bytes(value)).decode("ascii")
+            else:
+                values[name] = value
+        return json.dumps({"values": values, "binary": binary}, ensure_ascii=True).replace("<", "\\u003c")
+
     def to_html(self, path: str | os.PathLike[str] | None = None, *, title: str | None = None) -> str:
         """A self-contained HTML page showing this widget without a kernel (the bundle and the data inlined, no
         network); written to ``path`` when given. Returns the page.
@@ -59,20 +71,92 @@ class Widget(anywidget.AnyWidget):
         >>> "<script type=\\"module\\">" in page and "cdn" not in page.lower()
         True
         """
-        values: dict[str, Any] = {}
-        binary: dict[str, str] = {}
-        for name, value in self.exported_state().items():
-            if isinstance(value, bytes | bytearray | memoryview):
-                binary[name] = base64.b64encode(bytes(value)).decode("ascii")
-            else:
-                values[name] = value
-        state = json.dumps({"values": values, "binary": binary}, ensure_ascii=True).replace("<", "\\u003c")
-        code = base64.b64encode(bundle(self._bundle_name).encode("utf-8")).decode("ascii")
-        page = PAGE.format(title=html.escape(title or getattr(self, "title", "") or "llmlens"), state=state, code=code)
+        page = PAGE.format(
+            title=html.escape(title or getattr(self, "title", "") or "llmlens"),
+            widget=widget_markup(self._bundle_name, self.page_state(), root_id="llmlens-root"),
+            code=bundle_scripts([self._bundle_name]),
+            boot=BOOT_SCRIPT,
+        )
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
 
+
+def widget_markup(bundle_name: str, state: str, *, root_id: str | None = None) -> str:
+    """The element a kernel-free page renders one widget into: its root and its state (:meth:`Widget.page_state`);
+    :data:`BOOT_SCRIPT` renders every such element of the page with the bundle of :func:`bundle_scripts`.
+
+    >>> widget_markup("tokens", "{}").startswith('<div class="llmlens-widget" data-llmlens-bundle="tokens">')
+    True
+    """
+    root = f' id="{html.escape(root_id)}"' if root_id else ""
+    return (
+        f'<div class="llmlens-widget" data-llmlens-bundle="{html.escape(bundle_name)}">'
+        f'<div class="llmlens-root"{root}></div>'
+        f'<script type="application/json" class="llmlens-state">{state}</script></div>'
+    )
+
+
+def bundle_scripts(names: list[str] | tuple[str, ...] | set[str]) -> str:
+    """The bundles ``names`` inlined once each (base64, imported from a blob URL by :data:`BOOT_SCRIPT`)."""
+    return "\n".join(
+        f'<script type="application/octet-stream" id="llmlens-code-{html.escape(name)}">'
+        f"{base64.b64encode(bundle(name).encode('utf-8')).decode('ascii')}</script>"
+        for name in sorted(set(names))
+    )
+
+
+BOOT_SCRIPT = """<script type="module">
+const bytes = (text) => {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+};
+const modules = new Map();
+const load = (name) => {
+  if (!modules.has(name)) {
+    const code = bytes(document.getElementById(`llmlens-code-${name}`).textContent.trim());
+    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+    modules.set(name, import(url).then((module) => module.default));
+  }
+  return modules.get(name);
+};
+const noKernel = () => Promise.reject(new Error("this page has no kernel"));
+const renderOne = async (holder) => {
+  const state = JSON.parse(holder.querySelector(":scope > script.llmlens-state").textContent);
+  for (const [name, text] of Object.entries(state.binary)) {
+    const data = bytes(text);
+    state.values[name] = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+  const listeners = new Map();
+  const model = {
+    get: (name) => state.values[name],
+    set: (name, value) => {
+      state.values[name] = value;
+      for (const callback of listeners.get(`change:${name}`) ?? []) callback();
+    },
+    on: (event, callback) => listeners.set(event, [...(listeners.get(event) ?? []), callback]),
+    off: (event, callback) => listeners.set(event, (listeners.get(event) ?? []).filter((c) => c !== callback)),
+    save_changes: () => {},
+    send: () => {},
+    widget_manager: {},
+  };
+  const widget = await load(holder.dataset.llmlensBundle);
+  const el = holder.querySelector(":scope > .llmlens-root");
+  await widget.render({ model, el, experimental: { invoke: noKernel } });
+  holder.dataset.rendered = "true";
+};
+const results = await Promise.allSettled([...document.querySelectorAll("[data-llmlens-bundle]")].map(renderOne));
+const failed = results.filter((result) => result.status === "rejected");
+if (failed.length) throw failed[0].reason;
+document.body.dataset.renderedAt = String(performance.now());
+document.body.dataset.rendered = "true";
+</script>"""
+"""Renders every widget of the page (``[data-llmlens-bundle]``): the state from its JSON (binary traits base64),
+the bundle imported once from a blob URL, and a minimal model standing in for the kernel; then marks the body
+``data-rendered``."""
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -84,45 +168,10 @@ PAGE = """<!doctype html>
 <style>body {{ margin: 16px; background: Canvas; color: CanvasText; color-scheme: light dark; }}</style>
 </head>
 <body>
-<div id="llmlens-root"></div>
-<script type="application/json" id="llmlens-state">{state}</script>
-<script type="application/octet-stream" id="llmlens-code">{code}</script>
-<script type="module">
-const bytes = (text) => {{
-  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
-  const raw = atob(text);
-  const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-  return out;
-}};
-const state = JSON.parse(document.getElementById("llmlens-state").textContent);
-for (const [name, text] of Object.entries(state.binary)) {{
-  const data = bytes(text);
-  state.values[name] = new DataView(data.buffer, data.byteOffset, data.byteLength);
-}}
-const listeners = new Map();
-const model = {{
-  get: (name) => state.values[name],
-  set: (name, value) => {{
-    state.values[name] = value;
-    for (const callback of listeners.get(`change:${{name}}`) ?? []) callback();
-  }},
-  on: (event, callback) => listeners.set(event, [...(listeners.get(event) ?? []), callback]),
-  off: (event, callback) => listeners.set(event, (listeners.get(event) ?? []).filter((c) => c !== callback)),
-  save_changes: () => {{}},
-  send: () => {{}},
-  widget_manager: {{}},
-}};
-const code = bytes(document.getElementById("llmlens-code").textContent.trim());
-const url = URL.createObjectURL(new Blob([code], {{ type: "text/javascript" }}));
-const widget = (await import(url)).default;
-const noKernel = () => Promise.reject(new Error("this page has no kernel"));
-await widget.render({{ model, el: document.getElementById("llmlens-root"), experimental: {{ invoke: noKernel }} }});
-document.body.dataset.renderedAt = String(performance.now());
-document.body.dataset.rendered = "true";
-</script>
+{widget}
+{code}
+{boot}
 </body>
 </html>
 """
-"""The exported page: data as JSON (binary traits base64), the bundle base64 and imported from a blob URL, and a
-minimal model standing in for the kernel. Its Content-Security-Policy allows no network at all."""
+"""The exported page of one widget. Its Content-Security-Policy allows no network at all."""
