@@ -102,3 +102,30 @@ def test_a_failing_cell_is_named_in_the_error(tmp_path: Path, capsys: pytest.Cap
     assert "broken.ipynb: cell 2" in error and "`# the query`" in error
     assert "ValueError: no such table: trace" in error
     assert not (tmp_path / "broken.html").exists()
+
+
+@pytest.mark.slow
+def test_the_exported_weekly_review_opens_offline_with_its_widgets(tmp_path: Path, page: Any) -> None:
+    """The stand-up page: notebooks/01-weekly-review.ipynb run and exported (in a folder of its own, so its demo
+    store and eval files stay there), opened in chromium with the network blocked."""
+    notebook = tmp_path / "01-weekly-review.ipynb"
+    notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / "01-weekly-review.ipynb").read_bytes())
+    out = tmp_path / "weekly.html"
+    assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
+    attempted: list[str] = []
+
+    def block(route: Any) -> None:
+        local = route.request.url.startswith("file:")
+        if not local:
+            attempted.append(route.request.url)
+        route.continue_() if local else route.abort()
+
+    page.route("**/*", block)
+    page.goto(out.as_uri())
+    page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
+    page.locator(".ll-review[data-state=ready]").first.wait_for()  # the queue, from its saved state
+    page.locator(".ll-trace[data-state=ready]").first.wait_for()  # its item's trace, and the example trace
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()  # the summary's charts
+    assert "Pass rate" in page.locator("body").inner_text()
+    assert attempted == [], f"the page tried the network: {attempted}"
+    assert page.errors == []
