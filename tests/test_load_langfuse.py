@@ -385,9 +385,10 @@ def test_a_broken_quote_after_a_cell_with_line_breaks_rejects_that_row_from_its_
 def test_a_csv_row_longer_than_the_reader_takes_is_rejected_with_its_line(
     lens: llmlens.Lens, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmlens.loaders import json_rows
+    from llmlens.loaders import langfuse_export
 
-    monkeypatch.setattr(json_rows, "MAX_ROW_BYTES", 1 << 20)
+    # the module the loader reads with (doctest collection may have imported json_rows a second time)
+    monkeypatch.setattr(langfuse_export.json_rows, "MAX_ROW_BYTES", 1 << 20)
     rows = lf.trace_tree()
     rows[1]["output"] = json.dumps({"documents": ["chunk " * 400_000]})  # a 2.4 MB retrieval output
     report = lens.load(lf.write_csv(tmp_path / "o.csv", rows), progress=False)

@@ -41,10 +41,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from llmlens.loaders import agent_edges, json_rows, messages
-from llmlens.loaders.files import Records, json_record_chunks
+from llmlens.loaders.files import Records
 from llmlens.query import run_script
 
 NAME = "openai-agents"
@@ -68,18 +67,7 @@ def read(path: Path) -> Iterator[tuple[Records, int]]:
     >>> [json.loads(text)["id"] for records, _ in read(path) for text in records.table.column("text").to_pylist()]
     ['trace_1', 'span_1']
     """
-    with path.open("rb") as file:
-        head = file.read(64)
-    if json_rows.container(head) == "array":
-        return json_rows.read(path, CHUNK_BYTES)
-    return _with_rows(json_record_chunks(path, CHUNK_BYTES))
-
-
-def _with_rows(chunks: Iterator[tuple[Records, int]]) -> Iterator[tuple[Records, int]]:
-    """Records with the (empty) ``llmlens_row`` column that array elements have."""
-    for records, covered in chunks:
-        table = records.table.append_column("llmlens_row", pa.nulls(records.table.num_rows, pa.int64()))
-        yield Records(table, records.rejected), covered
+    return json_rows.read_json(path, CHUNK_BYTES)
 
 
 ITEM = """{"object": "VARCHAR", "id": "VARCHAR", "trace_id": "VARCHAR", "parent_id": "VARCHAR",

@@ -82,11 +82,34 @@ def read(path: Path, chunk_bytes: int, json_columns: Collection[str] = ()) -> Ch
     elif kind == "array":
         yield from _array(path)
     elif kind == "json":
-        for records, covered in json_record_chunks(path, chunk_bytes):
-            table = records.table.append_column("llmlens_row", pa.nulls(records.table.num_rows, pa.int64()))
-            yield Records(table, records.rejected), covered
+        yield from _json_lines(path, chunk_bytes)
     else:
         yield from _csv(path, json_columns)
+
+
+def read_json(path: Path, chunk_bytes: int) -> Chunks:
+    """The records of a JSON file: the elements of an array (a cut array keeps its whole elements), else JSON Lines
+    or one JSON document (anything else is rejected line by line).
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "rows.json"
+    >>> _ = path.write_text('[{"id": "a"}, {"id": "b"}]')
+    >>> [text for records, _ in read_json(path, 1 << 20) for text in records.table.column("text").to_pylist()]
+    ['{"id": "a"}', '{"id": "b"}']
+    """
+    with path.open("rb") as file:
+        head = file.read(64)
+    if container(head) == "array":
+        yield from _array(path)
+    else:
+        yield from _json_lines(path, chunk_bytes)
+
+
+def _json_lines(path: Path, chunk_bytes: int) -> Chunks:
+    """JSON Lines ``chunk_bytes`` at a time, with the (empty) ``llmlens_row`` column that array elements have."""
+    for records, covered in json_record_chunks(path, chunk_bytes):
+        table = records.table.append_column("llmlens_row", pa.nulls(records.table.num_rows, pa.int64()))
+        yield Records(table, records.rejected), covered
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
