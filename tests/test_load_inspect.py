@@ -580,3 +580,11 @@ def test_a_span_parent_cycle_loads_and_does_not_hang(lens: llmlens.Lens, logs: d
     parents = lens.sql("SELECT span_id, parent_span_id FROM spans WHERE span_id IN ('a', 'b', 'm') ORDER BY span_id")
     assert parents.values.tolist() == [["a", "b"], ["b", "a"], ["m", "a"]]
     assert lens.sql("SELECT count(*) AS n FROM traces").n[0] == 1
+
+
+def test_only_an_eval_spec_makes_a_json_object_an_inspect_log() -> None:
+    from llmlens.loaders.detect import sniff
+
+    history_row = b'{"eval": {"loss": 0.5}, "_step": 10, "_runtime": 2.0, "_timestamp": 1700000000.0}'
+    assert sniff(history_row) == "wandb-history", "a W&B history row may open with an object of eval metrics"
+    assert sniff(b'{"version": 2, "status": "success", "eval": {"eval_id": "e1", "run_id": "r1"}}') == "inspect"

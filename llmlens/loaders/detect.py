@@ -10,8 +10,15 @@ from llmlens.loaders import agents_sdk, langfuse_export, langsmith_runs, metric_
 SNIFF_BYTES = 65_536
 
 _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # an Inspect AI .json log: "version" and "status", then "eval", lead (its samples may quote OpenAI responses)
-    ("inspect", re.compile(r'\A\s*\{\s*(?:"(?:version|status)"\s*:\s*(?:\d+|"\w+")\s*,\s*){0,2}"eval"\s*:\s*\{')),
+    # an Inspect AI .json log: "version" and "status", then "eval" (the spec, opening with one of its first fields),
+    # lead (its samples may quote OpenAI responses; a W&B history row may open with an "eval" object of metrics)
+    (
+        "inspect",
+        re.compile(
+            r'\A\s*\{\s*(?:"(?:version|status)"\s*:\s*(?:\d+|"\w+")\s*,\s*){0,2}"eval"\s*:\s*\{'
+            r'\s*"(?:eval_set_id|eval_id|run_id|created|task)"\s*:'
+        ),
+    ),
     ("otlp-json", re.compile(r"\"resource(Spans|Logs)\"\s*:")),
     ("otel-console", re.compile(r"\"context\"\s*:\s*\{\s*\"trace_id\"\s*:\s*\"0x")),
     ("hf-trainer", re.compile(r"\"log_history\"\s*:\s*\[")),
