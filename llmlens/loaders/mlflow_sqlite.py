@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from llmlens.loaders import mlflow_runs
+from llmlens.loaders import mlflow_runs, sqlite_files
 from llmlens.loaders.files import LoadError, Records
 from llmlens.query import run_script
 
@@ -32,7 +32,6 @@ NAME = "mlflow-sqlite"
 BATCH = 250_000
 """Metric points read from SQLite per chunk (as Python tuples first: about 100 MB)."""
 
-_SQLITE = b"SQLite format 3\x00"
 _TABLES = {"alembic_version", "experiments", "runs", "metrics", "latest_metrics", "params", "tags"}
 
 _VISIBLE = (
@@ -81,14 +80,10 @@ def could_be(path: Path, head: bytes) -> bool:
     >>> could_be(Path("notes.txt"), b"not a database")
     False
     """
-    if not head.startswith(_SQLITE):
+    if not head.startswith(sqlite_files.HEADER):
         return False
-    try:
-        with contextlib.closing(_connect(path)) as sqlite:
-            tables = {row[0] for row in sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except (sqlite3.Error, LoadError):
-        return False
-    return tables >= _TABLES
+    tables = sqlite_files.table_names(path)
+    return tables is not None and tables >= _TABLES
 
 
 def covers(path: Path) -> list[Path]:
@@ -102,20 +97,13 @@ def covers(path: Path) -> list[Path]:
     return [wal] if wal.is_file() else []
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as error:
-        raise LoadError(f"cannot open {path} as SQLite: {error}") from error
-
-
 def read(path: Path) -> Iterator[tuple[Records, int]]:
     """The store's points in batches of :data:`BATCH` (a (key, timestamp) never split between two), then its runs,
     params and tags (:data:`mlflow_runs.DESCRIBED`), all read in one read transaction (a consistent snapshot while
     MLflow writes). The points come first: see :mod:`llmlens.loaders.mlflow_runs`."""
     size = path.stat().st_size
     reported = 0
-    with contextlib.closing(_connect(path)) as sqlite:
+    with contextlib.closing(sqlite_files.connect_read_only(path)) as sqlite:
         try:
             sqlite.execute("BEGIN")
             described = _described(sqlite)

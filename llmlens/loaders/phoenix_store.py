@@ -43,7 +43,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from llmlens.loaders import otlp_json
+from llmlens.loaders import otlp_json, sqlite_files
 from llmlens.loaders.files import LoadError, Records
 from llmlens.loaders.writes import STAGED_ANNOTATIONS
 from llmlens.query import run_script
@@ -67,7 +67,6 @@ KNOWN_VERSIONS = (
 )  # fmt: skip
 """Phoenix's schema revisions, oldest (``init``) to newest (Phoenix 20.26)."""
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _SCAN_BYTES = 16 * 1024 * 1024
 _TABLE_MARKERS = (b"CREATE TABLE spans (", b"span_kind VARCHAR", b"alembic_version", b"span_annotations")
 """What a damaged Phoenix database's own bytes still show: its schema's text (SQLite keeps it as written)."""
@@ -111,12 +110,10 @@ def could_be(path: Path, head: bytes) -> bool:
     >>> could_be(Path("notes.txt"), b"not a database")
     False
     """
-    if not head.startswith(_SQLITE_HEADER):
+    if not head.startswith(sqlite_files.HEADER):
         return False
-    try:
-        with contextlib.closing(_connect(path)) as sqlite:
-            tables = {row[0] for row in sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except (sqlite3.Error, LoadError):
+    tables = sqlite_files.table_names(path)
+    if tables is None:
         return _names_phoenix_tables(path)
     return {"alembic_version", "projects", "traces", "spans"} <= tables and (
         "span_annotations" in tables or "project_sessions" in tables
@@ -159,13 +156,6 @@ def covers(path: Path) -> list[Path]:
     """
     wal = path.with_name(path.name + "-wal")
     return [wal] if wal.is_file() else []
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as error:
-        raise LoadError(f"cannot open {path} as SQLite: {error}") from error
 
 
 def _columns(sqlite: sqlite3.Connection) -> dict[str, set[str]]:
@@ -230,7 +220,7 @@ def read(path: Path) -> Iterator[tuple[Records, int]]:
         yield from _read_parquet(path)
         return
     size = path.stat().st_size
-    with contextlib.closing(_connect(path)) as sqlite:
+    with contextlib.closing(sqlite_files.connect_read_only(path)) as sqlite:
         try:
             sqlite.execute("BEGIN")
             columns = _columns(sqlite)
