@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from llmlens.analysis.summary import Summary
     from llmlens.collect import Collector
     from llmlens.loaders.report import LoadReport
-    from llmlens.widgets import AgentGraph, ReviewQueue, RunCharts, TokenView, TraceTable, TraceView
+    from llmlens.widgets import AgentGraph, EmbeddingMap, ReviewQueue, RunCharts, TokenView, TraceTable, TraceView
 
 
 @dataclass(frozen=True)
@@ -234,6 +234,49 @@ class Lens:
         from llmlens.widgets import AgentGraph
 
         return AgentGraph(self._con, where=where, title="agent network" + (f" where {where}" if where else ""))
+
+    def map(
+        self,
+        where: str | None = None,
+        *,
+        model: str | None = None,
+        color_by: str = "role",
+        size_by: str = "",
+        layout: str = "umap",
+        seed: int = 0,
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        diagnostics: bool = True,
+        background: bool = True,
+    ) -> EmbeddingMap:
+        """The embedding map: the store's user queries against its chunks (never-retrieved chunks too), drawn by
+        WebGL. Click a query for lines to what it retrieved (score, rank); lasso or box select, and ``.selected``
+        is a DataFrame of the selection; colour by ``role``, ``score``, ``label``, ``check``, ``week``, ``model`` or
+        ``cluster``, size by ``retrievals``. A PCA picture shows at once; UMAP (``layout="umap"``) replaces it from
+        a background thread and is cached in the store, so the map re-opens instantly. The side panel lists
+        coverage gaps, the dead corpus and clusters with their failure rate (``.diagnostics`` as DataFrames).
+        ``where`` is SQL over the columns of ``traces`` picking the queries; ``model`` one embedding model.
+
+        >>> import llmlens.demo
+        >>> m = llmlens.demo.open().map(layout="pca", background=False)
+        >>> m.n_points, sorted(m.diagnostics)
+        (7000, ['clusters', 'dead', 'failure_density', 'gaps'])
+        """
+        from llmlens.widgets import EmbeddingMap
+
+        return EmbeddingMap.from_store(
+            self._con,
+            where,
+            model=model,
+            color_by=color_by,
+            size_by=size_by,
+            layout=layout,
+            seed=seed,
+            n_neighbors=n_neighbors,
+            min_dist=min_dist,
+            diagnostics=diagnostics,
+            background=background,
+        )
 
     def sample(
         self,

@@ -172,7 +172,7 @@ class LensMagics(Magics):
         ]
 
     def _trace_commands(self, parser: Callable[[str, str], _Parser]) -> list[_Command]:
-        """The commands of the trace explorer: traces, trace, session, agents, sample, review, summary,
+        """The commands of the trace explorer: traces, trace, session, agents, map, sample, review, summary,
         export-evals."""
         traces_parser = parser("traces", "Table of every trace: search, filter, sort, select; opens a trace under it.")
         traces_parser.add_argument("--where", default=None, help='SQL condition on trace columns: "n_errors > 0"')
@@ -187,6 +187,12 @@ class LensMagics(Magics):
             "agents", "The agent network of traces: handoffs and tool calls, counts, latency, failures."
         )
         agents_parser.add_argument("--where", default=None, help="SQL condition on trace columns")
+        map_parser = parser("map", "The embedding map: queries against retrieved chunks; gaps, dead corpus, clusters.")
+        map_parser.add_argument("--where", default=None, help="SQL condition on trace columns (picks the queries)")
+        map_parser.add_argument("--model", default=None, help="the embedding model, when the store holds several")
+        map_parser.add_argument("--color-by", default="role", help="role, score, label, check, week, model, cluster")
+        map_parser.add_argument("--layout", default="umap", choices=["umap", "pca"], help="default: %(default)s")
+        map_parser.add_argument("--seed", type=int, default=0, help="same seed, same layout (default: 0)")
         sample_parser = parser("sample", "A seeded sample of traces to review, with the reason each was picked.")
         sample_parser.add_argument("n", type=int, help="how many traces (at most)")
         sample_parser.add_argument("--strategy", default="random", help="a name, a,b (split evenly) or a=5,b=3")
@@ -228,6 +234,14 @@ class LensMagics(Magics):
                 agents_parser.description or "",
                 agents_parser,
                 lambda args: self._lens().agents(where=args.where),
+            ),
+            _Command(
+                "map",
+                map_parser.description or "",
+                map_parser,
+                lambda args: self._lens().map(
+                    args.where, model=args.model, color_by=args.color_by, layout=args.layout, seed=args.seed
+                ),
             ),
             _Command("sample", sample_parser.description or "", sample_parser, self._sample),
             _Command(

@@ -298,9 +298,12 @@ def distinctive_terms(texts: Sequence[str | None], labels: npt.ArrayLike, *, n_t
     return found
 
 
-def trace_verdicts(con: duckdb.DuckDBPyConnection, bad_labels: Sequence[str] = BAD_LABELS) -> pd.DataFrame:
+def trace_verdicts(
+    con: duckdb.DuckDBPyConnection, bad_labels: Sequence[str] = BAD_LABELS, *, kinds: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Every trace with a judgement: ``trace_id`` and ``bad`` (True when a human or LLM annotation of the trace or
-    one of its spans has a label in ``bad_labels``, or a check failed on it).
+    one of its spans has a label in ``bad_labels``, or a check failed on it). ``kinds`` keeps the annotations of
+    those annotator kinds only (``["check"]``: the checks' verdicts).
 
     >>> import llmlens
     >>> lens = llmlens.open(":memory:")
@@ -318,10 +321,11 @@ def trace_verdicts(con: duckdb.DuckDBPyConnection, bad_labels: Sequence[str] = B
             FROM annotations a
             LEFT JOIN spans s ON a.target_kind IN ('span', 'document', 'message', 'token') AND s.span_id = a.target_id
             WHERE a.label IS NOT NULL AND a.target_kind IN ('trace', 'span', 'document', 'message', 'token')
+              AND ($kinds IS NULL OR list_contains($kinds, a.annotator_kind))
         )
         SELECT trace_id, bool_or(bad) AS bad FROM judged WHERE trace_id IS NOT NULL GROUP BY trace_id
         """,
-        params={"bad": [label.lower() for label in bad_labels]},
+        params={"bad": [label.lower() for label in bad_labels], "kinds": None if kinds is None else list(kinds)},
     ).df()
     return verdicts
 

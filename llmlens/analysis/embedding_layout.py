@@ -472,9 +472,10 @@ def cached_layout(
     With ``ids``, rows follow ``ids`` (None when the cached layout lacks one of them); without, they follow the
     ids the layout was stored with (:func:`cached_layout_ids`).
     """
-    row = con.execute("SELECT ids, xy FROM embedding_layouts WHERE layout_key = ?", [key.key]).fetchone()
-    if row is None:
+    rows = con.execute("SELECT ids, xy FROM embedding_layouts WHERE layout_key = ?", [key.key]).fetchall()
+    if not rows:
         return None
+    row = rows[0]
     stored_ids = np.frombuffer(row[0], np.int64)
     xy = np.frombuffer(row[1], np.float32).reshape(-1, 2)
     if ids is None:
@@ -493,8 +494,8 @@ def cached_layout(
 
 def cached_layout_ids(con: duckdb.DuckDBPyConnection, key: LayoutKey) -> npt.NDArray[np.int64] | None:
     """The ids a cached layout was stored with, in its row order, or None."""
-    row = con.execute("SELECT ids FROM embedding_layouts WHERE layout_key = ?", [key.key]).fetchone()
-    return None if row is None else np.frombuffer(row[0], np.int64).copy()
+    rows = con.execute("SELECT ids FROM embedding_layouts WHERE layout_key = ?", [key.key]).fetchall()
+    return np.frombuffer(rows[0][0], np.int64).copy() if rows else None
 
 
 def cached_umap_layout(
@@ -528,24 +529,25 @@ def cached_umap_layout(
 # --- what the browser needs ---------------------------------------------------------------------------------------
 
 
-def browser_table(xy: npt.ArrayLike, categories: npt.ArrayLike) -> pa.Table:
-    """The columns a WebGL scatter needs per point: float32 ``x``, ``y``, uint8 ``category`` and int32 ``point``
-    (the row in the point set; the kernel maps it back to the embedding id, text and links): 13 bytes a point.
+def browser_table(xy: npt.ArrayLike, categories: npt.ArrayLike | None = None) -> pa.Table:
+    """The columns a WebGL scatter needs per point: float32 ``x``, ``y``, int32 ``point`` (the row in the point
+    set; the kernel maps it back to the embedding id, text and links) and, with ``categories``, a uint8
+    ``category``: 13 bytes a point (the map widget sends its colour codes as raw bytes beside the 12 others).
 
     >>> table = browser_table(np.zeros((3, 2)), [0, 1, 2])
     >>> table.schema.names, table.nbytes // table.num_rows
-    (['x', 'y', 'category', 'point'], 13)
+    (['x', 'y', 'point', 'category'], 13)
     """
-    coords = np.asarray(xy, np.float32)
+    coords = np.asarray(xy, np.float32).reshape(-1, 2)
     n = len(coords)
-    return pa.table(
-        {
-            "x": pa.array(coords[:, 0]),
-            "y": pa.array(coords[:, 1]),
-            "category": pa.array(np.asarray(categories, np.uint8)),
-            "point": pa.array(np.arange(n, dtype=np.int32)),
-        }
-    )
+    columns = {
+        "x": pa.array(coords[:, 0]),
+        "y": pa.array(coords[:, 1]),
+        "point": pa.array(np.arange(n, dtype=np.int32)),
+    }
+    if categories is not None:
+        columns["category"] = pa.array(np.asarray(categories, np.uint8))
+    return pa.table(columns)
 
 
 def arrow_ipc_bytes(table: pa.Table) -> bytes:

@@ -221,7 +221,8 @@ def from_frames(
 
     ``queries`` and ``chunks`` are arrays of vectors (one row each) or DataFrames with a ``vector`` column and,
     optionally, ``text``, ``trace_id``, ``document_id``, ``model``, ``time`` and ``embedding_id`` (default: the
-    row number, chunks numbered after queries). ``retrievals`` has ``query`` and ``chunk`` (row numbers into
+    row number, chunks numbered after queries); any other column is kept as metadata (a ``label`` column is what
+    the map colours by label). ``retrievals`` has ``query`` and ``chunk`` (row numbers into
     ``queries`` and ``chunks``), and optionally ``score`` and ``rank``.
 
     >>> import numpy as np
@@ -291,6 +292,8 @@ def _assemble(frame: pd.DataFrame, vectors: npt.NDArray[np.float32], links: Link
         out[column] = frame[column].to_numpy(object) if column in frame else np.full(n, None, object)
     time = frame["time"] if "time" in frame else pd.Series(pd.NaT, index=range(n))
     out["time"] = pd.to_datetime(time.reset_index(drop=True), utc=True)
+    for column in frame.columns.difference([*out.columns, "is_chunk"], sort=False):  # the caller's own metadata
+        out[column] = frame[column].to_numpy()
     return MapPoints(out, np.ascontiguousarray(vectors, np.float32), links)
 
 

@@ -1,0 +1,441 @@
+"""The embedding map widget: user queries against the retrieved corpus, drawn by WebGL from binary traits; a thin
+class over :mod:`llmlens.analysis.embedding_map` (points, layouts, diagnostics) and
+:mod:`llmlens.widgets.map_data` (colours, sizes, point cards, search, selection)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import threading
+import time
+from typing import Any
+
+import anywidget.experimental
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import traitlets
+
+from llmlens.analysis.embedding_map import (
+    LayoutKey,
+    MapPoints,
+    arrow_ipc_bytes,
+    browser_table,
+    cached_layout,
+    clusters,
+    coverage_gaps,
+    dead_corpus,
+    failure_density,
+    first_layout,
+    from_frames,
+    layout_key,
+    map_points,
+    store_layout,
+    store_layout_key,
+    trace_verdicts,
+    umap_layout,
+)
+from llmlens.errors import LensError
+from llmlens.widgets.base import Widget
+from llmlens.widgets.map_data import (
+    COLOR_OPTIONS,
+    SIZE_OPTIONS,
+    coloring,
+    links_ipc,
+    point_attributes,
+    point_info,
+    search_points,
+    selected_points,
+    size_codes,
+    texts_ipc,
+)
+
+LAYOUTS = ("umap", "pca")
+"""``umap``: the PCA picture at once, replaced by UMAP (computed in the background, or read from the cache);
+``pca``: the PCA picture only."""
+
+PANEL_ITEMS = 30
+"""Gaps and clusters listed in the widget's diagnostics panel (all of them are in :attr:`EmbeddingMap.diagnostics`)."""
+
+PROGRESS_EVERY_S = 0.25
+"""The layout's progress reaches the browser at most this often."""
+
+
+class EmbeddingMap(Widget):
+    """User queries against the chunks of the corpus, on one map: a query is drawn next to what it is about, so
+    topics nobody's corpus covers (coverage gaps), chunks never retrieved (dead corpus) and clusters where answers
+    fail stand out. Click a query for lines to the chunks it retrieved (score and rank), a chunk for the queries
+    that retrieved it; lasso (L, or shift-drag) or box (B) to select, and ``.selected`` is a DataFrame of the
+    selection; colour by role, score, label, check, week, model or cluster; search highlights texts.
+
+    The first picture is PCA (instant); UMAP then replaces it from a background thread (``wait()`` blocks until
+    it is there), and a store keeps it so the next opening is instant. Make one with :meth:`llmlens.Lens.map`,
+    :meth:`from_store` or :meth:`from_frames`.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> m = EmbeddingMap.from_frames(rng.normal(size=(5, 8)), rng.normal(size=(20, 8)), layout="pca")
+    >>> m.n_points, m.layout_method
+    (25, 'pca')
+    >>> m.selection = [0, 7]
+    >>> m.selected[["embedding_id", "role"]].to_dict("records")
+    [{'embedding_id': 0, 'role': 'query'}, {'embedding_id': 7, 'role': 'never-retrieved chunk'}]
+    """
+
+    _bundle_name = "map"
+
+    title = traitlets.Unicode("").tag(sync=True)
+    _points = traitlets.Bytes(b"").tag(sync=True)
+    _colors = traitlets.Bytes(b"").tag(sync=True)
+    _legend: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    color_by = traitlets.Unicode("role", help="what the points are coloured by").tag(sync=True)
+    _color_options: traitlets.List[str] = traitlets.List().tag(sync=True)
+    _sizes = traitlets.Bytes(b"").tag(sync=True)
+    size_by = traitlets.Unicode("", help="what the points are sized by ('' for one size)").tag(sync=True)
+    _size_options: traitlets.List[str] = traitlets.List(list(SIZE_OPTIONS)).tag(sync=True)
+    _selection = traitlets.Bytes(b"").tag(sync=True)
+    selection: traitlets.List[int] = traitlets.List(traitlets.Int(), help="the embedding ids selected")
+    search = traitlets.Unicode("", help="text highlighted in the map").tag(sync=True)
+    _matches = traitlets.Bytes(b"").tag(sync=True)
+    focus = traitlets.Int(-1, help="the point clicked (its retrieval lines are drawn), -1 for none").tag(sync=True)
+    _status: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    _diagnostics: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    _roles = traitlets.Bytes(b"").tag(sync=True)
+    _clusters = traitlets.Bytes(b"").tag(sync=True)
+    _texts = traitlets.Bytes(b"").tag(sync=True)  # filled only in an exported page
+    _links = traitlets.Bytes(b"").tag(sync=True)  # filled only in an exported page
+    _color_sets: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)  # filled only in an exported page
+
+    def __init__(
+        self,
+        points: MapPoints,
+        *,
+        con: duckdb.DuckDBPyConnection | None = None,
+        key: LayoutKey | None = None,
+        xy: npt.ArrayLike | None = None,
+        layout: str = "umap",
+        seed: int = 0,
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        color_by: str = "role",
+        size_by: str = "",
+        diagnostics: bool = True,
+        background: bool = True,
+        title: str = "",
+    ) -> None:
+        if layout not in LAYOUTS:
+            raise LensError(f"layout={layout!r}: use one of {', '.join(LAYOUTS)}")
+        self.points = points
+        self._con = con
+        self._seed, self._n_neighbors, self._min_dist = seed, n_neighbors, min_dist
+        self._key = key or layout_key(points.ids, points.vectors, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
+        self._attributes = point_attributes(points, con)
+        self._found: dict[str, pd.DataFrame] = {}
+        self._syncing = False
+        self._worker: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._done = ""
+        super().__init__(
+            title=title or f"{len(points):,} points",
+            _color_options=[option for option in COLOR_OPTIONS if option != "cluster"],
+            _roles=points.role_codes.tobytes(),
+            color_by=color_by,
+            size_by=size_by,
+        )
+        if not self._legend:  # the default colouring: no change for the observer to see
+            self._recolor({"new": color_by})
+        if xy is not None:
+            self._show(np.asarray(xy, np.float32), "given")
+        else:
+            cached = cached_layout(con, self._key, points.ids) if con is not None and layout == "umap" else None
+            if cached is not None:
+                self._show(cached, "cached umap")
+            else:
+                self._show(first_layout(points.vectors, seed=seed), "pca")
+        umap = self.layout_method == "pca" and layout == "umap"
+        if umap or diagnostics:
+            self._start(umap=umap, diagnostics=diagnostics, background=background)
+
+    # --- making one -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_store(
+        cls, con: duckdb.DuckDBPyConnection, where: str | None = None, *, model: str | None = None, **options: Any
+    ) -> EmbeddingMap:
+        """The map of the store's query and chunk embeddings (``where``: SQL on ``traces`` picking the queries;
+        ``model``: one embedding model), its UMAP layout cached in the store.
+
+        >>> import llmlens.demo
+        >>> m = EmbeddingMap.from_store(llmlens.demo.open().con, "n_errors > 0", layout="pca", diagnostics=False)
+        >>> m.layout_method, int(m.points.is_query.sum()) < 2000
+        ('pca', True)
+        """
+        points = map_points(con, where, model=model)
+        if len(points) == 0:
+            raise LensError("no embeddings to map" + (f" where {where}" if where else "") + ": load traces with some")
+        seed = options.get("seed", 0)
+        key, _, _ = store_layout_key(
+            con,
+            where,
+            model=model,
+            seed=seed,
+            n_neighbors=options.get("n_neighbors", 15),
+            min_dist=options.get("min_dist", 0.1),
+        )
+        options.setdefault("title", f"embedding map{f' where {where}' if where else ''}: {len(points):,} points")
+        return cls(points, con=con, key=key, **options)
+
+    @classmethod
+    def from_frames(
+        cls,
+        queries: pd.DataFrame | npt.ArrayLike,
+        chunks: pd.DataFrame | npt.ArrayLike,
+        retrievals: pd.DataFrame | None = None,
+        **options: Any,
+    ) -> EmbeddingMap:
+        """A map of data not in the store: ``queries`` and ``chunks`` as arrays of vectors or DataFrames with a
+        ``vector`` column (and ``text``, ``trace_id``, ``document_id``, ``time``, ``label`` or any metadata);
+        ``retrievals`` with ``query`` and ``chunk`` row numbers (and ``score``, ``rank``). See
+        :func:`llmlens.analysis.embedding_map.from_frames`.
+
+        >>> import numpy as np
+        >>> m = EmbeddingMap.from_frames(np.eye(3), np.eye(3), pd.DataFrame({"query": [0], "chunk": [2]}), layout="pca")
+        >>> m.points.frame.role.tolist()[3:]
+        ['never-retrieved chunk', 'never-retrieved chunk', 'retrieved chunk']
+        """
+        return cls(from_frames(queries, chunks, retrievals), **options)
+
+    # --- what it shows ----------------------------------------------------------------------------------------
+
+    @property
+    def n_points(self) -> int:
+        """How many points the map holds."""
+        return len(self.points)
+
+    @property
+    def layout_method(self) -> str:
+        """How the coordinates shown were made: ``pca``, ``umap``, ``cached umap`` or ``given``."""
+        return str(self._status.get("layout", ""))
+
+    @property
+    def xy(self) -> npt.NDArray[np.float32]:
+        """The coordinates shown, float32 (n, 2)."""
+        return self._xy.copy()
+
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected points with their text, metadata, place, retrieval score and count, label, check, trace
+        model, week and cluster: ready for ``lens.sample(strategy="selection", ids=...)`` or to label."""
+        return selected_points(self.points, self._attributes, self._xy, self._selected_rows())
+
+    @property
+    def diagnostics(self) -> dict[str, pd.DataFrame]:
+        """The diagnostics as DataFrames (``gaps``, ``dead``, ``clusters``, ``failure_density``), once computed
+        (:meth:`wait` for them); see :mod:`llmlens.analysis.embedding_diagnostics`."""
+        return dict(self._found)
+
+    def wait(self, timeout: float | None = None) -> EmbeddingMap:
+        """Block until the background layout and diagnostics are done (re-raising what failed there)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+            if self._worker.is_alive():
+                raise TimeoutError(f"the map's layout is still running after {timeout} s")
+        if self._failure is not None:
+            raise LensError(f"the map's background work failed: {self._failure}") from self._failure
+        return self
+
+    # --- the browser's state ----------------------------------------------------------------------------------
+
+    def _show(self, xy: npt.NDArray[np.float32], method: str, progress: float | None = None, message: str = "") -> None:
+        if xy.shape != (len(self.points), 2):
+            raise LensError(f"xy must have shape ({len(self.points)}, 2), not {xy.shape}")
+        self._xy = np.ascontiguousarray(xy, np.float32)
+        self._points = arrow_ipc_bytes(browser_table(self._xy))
+        self._status = {"layout": method, "progress": progress, "message": message}
+
+    def _report(self, message: str, progress: float | None) -> None:
+        self._status = {**self._status, "progress": progress, "message": message}
+
+    @traitlets.observe("color_by")
+    def _recolor(self, change: dict[str, Any]) -> None:
+        try:
+            found = coloring(self.points, self._attributes, change["new"])
+        except ValueError as error:
+            raise LensError(str(error)) from None
+        self._colors = found.codes.tobytes()
+        self._legend = found.legend
+
+    @traitlets.observe("size_by")
+    def _resize(self, change: dict[str, Any]) -> None:
+        try:
+            self._sizes = size_codes(self._attributes, change["new"]).tobytes()
+        except ValueError as error:
+            raise LensError(str(error)) from None
+
+    @traitlets.observe("search")
+    def _find(self, change: dict[str, Any]) -> None:
+        self._matches = search_points(self.points, change["new"]).tobytes()
+
+    @traitlets.observe("_selection")
+    def _selection_from_browser(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        rows = self._selected_rows()
+        with self._sync():
+            self.selection = self.points.ids[rows].tolist()
+
+    @traitlets.observe("selection")
+    def _selection_from_python(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        wanted = np.asarray(change["new"], np.int64)
+        rows = np.flatnonzero(np.isin(self.points.ids, wanted)).astype(np.int32)
+        missing = len(np.unique(wanted)) - len(rows)
+        if missing > 0:
+            raise LensError(f"{missing} of the selected ids are not points of this map")
+        with self._sync():
+            self._selection = rows.tobytes()
+
+    @contextlib.contextmanager
+    def _sync(self) -> Any:
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
+    def _selected_rows(self) -> npt.NDArray[np.int64]:
+        rows = np.frombuffer(self._selection, np.int32).astype(np.int64)
+        return np.unique(rows[(rows >= 0) & (rows < len(self.points))])
+
+    @anywidget.experimental.command
+    def point_info(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """A point's card for the browser: role, text, metadata and retrieval neighbours."""
+        return point_info(self.points, self._attributes, int(msg.get("point", -1))), []
+
+    def exported_state(self) -> dict[str, Any]:
+        """The state for a kernel-free page: with every text (cut), the links and every colouring embedded, so
+        hover, click, search and colour-by work without a kernel."""
+        state = super().exported_state()
+        state["_texts"] = texts_ipc(self.points)
+        state["_links"] = links_ipc(self.points)
+        sets = {}
+        for option in self._color_options:
+            found = coloring(self.points, self._attributes, option)
+            sets[option] = {"legend": found.legend, "codes_b64": base64.b64encode(found.codes.tobytes()).decode()}
+        state["_color_sets"] = sets
+        return state
+
+    # --- the background work ----------------------------------------------------------------------------------
+
+    def _start(self, *, umap: bool, diagnostics: bool, background: bool) -> None:
+        cursor = self._con.cursor() if self._con is not None else None
+
+        def work() -> None:
+            try:
+                if umap:
+                    self._compute_layout(cursor)
+                if diagnostics:
+                    self._compute_diagnostics(cursor)
+            except BaseException as error:  # reported in the widget and re-raised by wait()
+                self._failure = error
+                self._report(f"failed: {error}", None)
+            finally:
+                if cursor is not None:
+                    with contextlib.suppress(duckdb.Error):
+                        cursor.close()
+
+        if background:
+            self._worker = threading.Thread(target=work, name="llmlens-map", daemon=True)
+            self._worker.start()
+        else:
+            work()
+            self.wait()
+
+    def _compute_layout(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
+        last = [0.0]
+
+        def progress(stage: str, fraction: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1:
+                last[0] = now
+                self._report(f"UMAP: {stage}", min(fraction, 0.99))
+
+        self._report("UMAP: starting", 0.0)
+        started = time.perf_counter()
+        xy = umap_layout(
+            self.points.vectors,
+            self._seed,
+            self._n_neighbors,
+            self._min_dist,
+            keep=self.points.keep,
+            init=self._xy,
+            progress=progress,
+        )
+        seconds = time.perf_counter() - started
+        self._done = f"UMAP in {seconds:.1f} s"
+        self._show(xy, "umap", message=self._done)
+        if cursor is not None:
+            with contextlib.suppress(LensError):  # a read-only store: shown, just not kept
+                store_layout(cursor, self._key, self.points.ids, xy, seconds=seconds)
+
+    def _compute_diagnostics(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
+        self._diagnostics = {**self._diagnostics, "computing": True}
+        self._report("diagnostics: coverage gaps", self._status.get("progress"))
+        gaps = coverage_gaps(self.points)
+        dead = dead_corpus(self.points, nearest_query=False)
+        self._report("diagnostics: clusters", self._status.get("progress"))
+        found = clusters(self.points, seed=self._seed)
+        labels = np.asarray(found.attrs["labels"], np.int64)
+        verdicts = trace_verdicts(cursor) if cursor is not None else _frame_verdicts(self.points, self._attributes)
+        density = failure_density(verdicts, self.points, found)
+        self._found = {"gaps": gaps, "dead": dead, "clusters": found, "failure_density": density}
+        self._attributes["cluster"] = labels
+        self._clusters = np.clip(labels + 1, 0, 255).astype(np.uint8).tobytes()
+        self._color_options = list(COLOR_OPTIONS)
+        self._diagnostics = _panel(gaps, dead, found, density)
+        summary = f"{len(found)} clusters, {len(gaps)} queries in coverage gaps, {len(dead):,} chunks never retrieved"
+        self._report("; ".join(part for part in (self._done, summary) if part), None)
+
+
+def _frame_verdicts(points: MapPoints, attributes: pd.DataFrame) -> pd.DataFrame:
+    """(trace_id, bad) from the labels of a map made from frames."""
+    frame = pd.DataFrame({"trace_id": points.frame["trace_id"], "label": attributes["label"]}).dropna()
+    return pd.DataFrame({"trace_id": frame["trace_id"], "bad": frame["label"] == "failed"})
+
+
+def _panel(gaps: pd.DataFrame, dead: pd.DataFrame, found: pd.DataFrame, density: pd.DataFrame) -> dict[str, Any]:
+    """The diagnostics as the widget's side panel lists them: clusters that fail most first."""
+    rate = dict(zip(density["cluster"], density["failure_density"], strict=True)) if len(density) else {}
+    gap_rows: list[dict[Any, Any]] = gaps.head(PANEL_ITEMS).to_dict("records")
+    cluster_rows: list[dict[Any, Any]] = found.to_dict("records")
+    cluster_rows.sort(key=lambda row: -np.nan_to_num(rate.get(row["cluster"], np.nan), nan=-1.0))
+    return {
+        "computing": False,
+        "gaps": [
+            {
+                "point": int(row["point"]),
+                "text": str(row["text"] or "")[:160],
+                "similarity": round(float(row["nearest_similarity"]), 3),
+                "gap": int(row["gap"]),
+                "terms": list(row["gap_terms"]),
+            }
+            for row in gap_rows
+        ],
+        "threshold": gaps.attrs.get("threshold"),
+        "dead": {"count": len(dead)},
+        "clusters": [
+            {
+                "code": min(int(row["cluster"]) + 1, 255),
+                "size": int(row["size"]),
+                "terms": list(row["terms"]),
+                "failure_rate": _rounded(rate.get(row["cluster"])),
+            }
+            for row in cluster_rows[:PANEL_ITEMS]
+        ],
+    }
+
+
+def _rounded(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 3)
