@@ -297,7 +297,8 @@ def test_cached_umap_layout_computes_once_then_reads_the_cache(tmp_path: Path, m
 def test_browser_columns_cost_at_most_16_bytes_a_point() -> None:
     table = browser_table(np.zeros((1_000, 2)), np.zeros(1_000))
     assert table.nbytes / 1_000 <= 16
-    assert [str(t) for t in table.schema.types] == ["float", "float", "uint8", "int32"]
+    assert [str(t) for t in table.schema.types] == ["float", "float", "int32", "uint8"]
+    assert browser_table(np.zeros((1_000, 2))).schema.names == ["x", "y", "point"]
 
 
 def test_neighbour_search_by_cells_finds_what_comparing_with_every_row_finds(monkeypatch: pytest.MonkeyPatch) -> None:

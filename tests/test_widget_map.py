@@ -226,6 +226,10 @@ def test_umap_replaces_the_pca_picture_in_the_background_and_is_cached(tmp_path:
         again = lens.map("model = 'gpt-4o'", diagnostics=False)
         assert again.layout_method == "cached umap"
         np.testing.assert_array_equal(again.xy, first.xy)
+        assert again.points.vectors.shape == (again.n_points, 0)  # a cached map opens without reading a vector
+        diagnosed = lens.map("model = 'gpt-4o'").wait(300)
+        assert diagnosed.layout_method == "cached umap" and diagnosed.points.vectors.shape[1] == 384
+        assert len(diagnosed.diagnostics["clusters"]) > 0
         other_seed = lens.map("model = 'gpt-4o'", diagnostics=False, seed=1, layout="pca")
         assert other_seed.layout_method == "pca"
 

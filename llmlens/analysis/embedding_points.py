@@ -89,11 +89,14 @@ class MapPoints:
         return keep
 
 
-def map_points(con: duckdb.DuckDBPyConnection, where: str | None = None, *, model: str | None = None) -> MapPoints:
+def map_points(
+    con: duckdb.DuckDBPyConnection, where: str | None = None, *, model: str | None = None, vectors: bool = True
+) -> MapPoints:
     """The store's query and chunk embeddings as one point set, with the retrieval links between them.
 
     ``where`` is SQL over the columns of ``traces`` and picks the queries (those of matching traces); chunks are
     always all of them. ``model`` keeps one embedding model (needed when the store holds several dimensions).
+    ``vectors=False`` leaves the vectors in the store (an (n, 0) array): what showing a cached layout needs.
     A query links to the documents its own span retrieved, or else to those retrieved in its trace; a document
     links to every chunk embedding with its ``document_id``.
 
@@ -110,16 +113,21 @@ def map_points(con: duckdb.DuckDBPyConnection, where: str | None = None, *, mode
     >>> points.frame.role.tolist(), points.vectors.shape, points.links.dst.tolist()
     (['query', 'retrieved chunk', 'never-retrieved chunk'], (3, 2), [1])
     """
-    selected = _selected(con, where)
+    selected = _selected(con, where, vectors=vectors)
     params = {"model": model}
-    dims = con.execute(
-        f"SELECT len(vector) AS dim, list(DISTINCT model) FROM ({selected}) GROUP BY dim", params
-    ).fetchall()
+    dims = (
+        con.execute(
+            f"SELECT len(vector) AS dim, list(DISTINCT model) FROM ({selected}) GROUP BY dim", params
+        ).fetchall()
+        if vectors
+        else []
+    )
     if len(dims) > 1:
         described = "; ".join(f"{dim}-d: {', '.join(str(m) for m in models)}" for dim, models in dims)
         raise LensError(f"the embeddings have several dimensions ({described}); pass model= to map one of them")
     table = con.sql(
-        f"SELECT embedding_id, is_chunk, text, trace_id, document_id, model, time, vector::FLOAT[] AS vector "
+        f"SELECT embedding_id, is_chunk, text, trace_id, document_id, model, time, "
+        f"{'vector::FLOAT[]' if vectors else '[]::FLOAT[]'} AS vector "
         f"FROM ({selected}) ORDER BY point",
         params=params,
     ).to_arrow_table()
@@ -140,10 +148,9 @@ def map_points(con: duckdb.DuckDBPyConnection, where: str | None = None, *, mode
         """,
         params=params,
     ).to_arrow_table()
-    vectors = _matrix(table["vector"])
     return _assemble(
         table.drop_columns(["vector"]).to_pandas(),
-        vectors,
+        _matrix(table["vector"]),
         Links(
             _np(links["src"], np.int32),
             _np(links["dst"], np.int32),

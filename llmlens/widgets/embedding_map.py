@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anywidget.experimental
@@ -23,6 +25,7 @@ from llmlens.analysis.embedding_map import (
     arrow_ipc_bytes,
     browser_table,
     cached_layout,
+    cached_layout_ids,
     clusters,
     coverage_gaps,
     dead_corpus,
@@ -113,6 +116,7 @@ class EmbeddingMap(Widget):
         *,
         con: duckdb.DuckDBPyConnection | None = None,
         key: LayoutKey | None = None,
+        load_vectors: Callable[[duckdb.DuckDBPyConnection], npt.NDArray[np.float32]] | None = None,
         xy: npt.ArrayLike | None = None,
         layout: str = "umap",
         seed: int = 0,
@@ -128,6 +132,7 @@ class EmbeddingMap(Widget):
             raise LensError(f"layout={layout!r}: use one of {', '.join(LAYOUTS)}")
         self.points = points
         self._con = con
+        self._vector_loader = load_vectors
         self._seed, self._n_neighbors, self._min_dist = seed, n_neighbors, min_dist
         self._key = key or layout_key(points.ids, points.vectors, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
         self._attributes = point_attributes(points, con)
@@ -152,7 +157,8 @@ class EmbeddingMap(Widget):
             if cached is not None:
                 self._show(cached, "cached umap")
             else:
-                self._show(first_layout(points.vectors, seed=seed), "pca")
+                self._load_vectors(con)
+                self._show(first_layout(self.points.vectors, seed=seed), "pca")
         umap = self.layout_method == "pca" and layout == "umap"
         if umap or diagnostics:
             self._start(umap=umap, diagnostics=diagnostics, background=background)
@@ -171,20 +177,26 @@ class EmbeddingMap(Widget):
         >>> m.layout_method, int(m.points.is_query.sum()) < 2000
         ('pca', True)
         """
-        points = map_points(con, where, model=model)
-        if len(points) == 0:
-            raise LensError("no embeddings to map" + (f" where {where}" if where else "") + ": load traces with some")
-        seed = options.get("seed", 0)
-        key, _, _ = store_layout_key(
+        key, ids, _ = store_layout_key(
             con,
             where,
             model=model,
-            seed=seed,
+            seed=options.get("seed", 0),
             n_neighbors=options.get("n_neighbors", 15),
             min_dist=options.get("min_dist", 0.1),
         )
+        if len(ids) == 0:
+            raise LensError("no embeddings to map" + (f" where {where}" if where else "") + ": load traces with some")
+        cached = options.get("layout", "umap") == "umap" and cached_layout_ids(con, key) is not None
+        points = map_points(con, where, model=model, vectors=not cached)  # a cached layout needs no vectors yet
         options.setdefault("title", f"embedding map{f' where {where}' if where else ''}: {len(points):,} points")
-        return cls(points, con=con, key=key, **options)
+        return cls(
+            points,
+            con=con,
+            key=key,
+            load_vectors=lambda cursor: map_points(cursor, where, model=model).vectors,
+            **options,
+        )
 
     @classmethod
     def from_frames(
@@ -380,7 +392,15 @@ class EmbeddingMap(Widget):
             with contextlib.suppress(LensError):  # a read-only store: shown, just not kept
                 store_layout(cursor, self._key, self.points.ids, xy, seconds=seconds)
 
+    def _load_vectors(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Read the vectors a map opened from its cached layout left in the store (diagnostics and layouts need
+        them)."""
+        if self.points.vectors.shape[1] or not len(self.points) or self._vector_loader is None or con is None:
+            return
+        self.points = dataclasses.replace(self.points, vectors=self._vector_loader(con))
+
     def _compute_diagnostics(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
+        self._load_vectors(cursor)
         self._diagnostics = {**self._diagnostics, "computing": True}
         self._report("diagnostics: coverage gaps", self._status.get("progress"))
         gaps = coverage_gaps(self.points)
