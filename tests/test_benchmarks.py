@@ -36,7 +36,7 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
          ("keypress to next item shown", "p90", "labelled: 5 verdicts pressed, 5 judged", "exported HTML of")),
         ("embedding_map.py", ["--queries", "300", "--chunks", "1200"],
          ("(1) first picture", "(2) umap_layout", "plain umap.UMAP(random_state=0).fit_transform", "ours / plain =",
-          "(3) re-open cached map", "(4) bytes to the browser")),
+          "(3) re-open cached map", "(4) browser columns", "(5) lens.map(): first picture", "traits sent")),
         ("ingest_formats.py", ["--spans", "400", "--all-shapes"],
          ("| otlp-json | JSON Lines (baseline) |", "| langsmith | runs |", "| langfuse | parquet |",
           "| inspect_eval | .json, own reader |", "| agents_sdk | batches |", "| phoenix | parquet |",

@@ -243,8 +243,10 @@ class EmbeddingMap(Widget):
 
     @property
     def diagnostics(self) -> dict[str, pd.DataFrame]:
-        """The diagnostics as DataFrames (``gaps``, ``dead``, ``clusters``, ``failure_density``), once computed
-        (:meth:`wait` for them); see :mod:`llmlens.analysis.embedding_diagnostics`."""
+        """The diagnostics as DataFrames (``gaps``, ``dead``, ``clusters``, ``failure_density``; see
+        :mod:`llmlens.analysis.embedding_diagnostics`), waiting for the background work to finish; empty for a
+        map made with ``diagnostics=False``."""
+        self.wait()
         return dict(self._found)
 
     def wait(self, timeout: float | None = None) -> EmbeddingMap:

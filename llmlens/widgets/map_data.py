@@ -91,7 +91,11 @@ def point_attributes(points: MapPoints, con: duckdb.DuckDBPyConnection | None = 
             attributes[name] = _given_verdicts(points, frame[name]) if name in frame else np.full(n, None, object)
         attributes["model"] = frame["model"].to_numpy(object)
     time = pd.to_datetime(frame["time"], utc=True)
-    attributes["week"] = time.dt.strftime("%G-W%V").astype(object).where(time.notna(), None).to_numpy(object)
+    week = np.full(n, None, object)
+    known = time.notna().to_numpy(bool)
+    calendar = time[known].dt.isocalendar()
+    week[known] = [f"{year}-W{number:02d}" for year, number in zip(calendar.year, calendar.week, strict=True)]
+    attributes["week"] = week
     return attributes
 
 
@@ -131,7 +135,9 @@ def _trace_models(con: duckdb.DuckDBPyConnection, points: MapPoints) -> npt.NDAr
     """The model of each point's trace (the LLM that answered the query); None for chunks."""
     traces = list(pd.unique(points.frame["trace_id"].dropna()))
     models = dict(
-        con.execute("SELECT trace_id, model FROM traces WHERE list_contains($1, trace_id)", [traces]).fetchall()
+        con.execute(
+            "SELECT trace_id, model FROM traces SEMI JOIN unnest($1) t(id) ON trace_id = id", [traces]
+        ).fetchall()
         if traces
         else []
     )
