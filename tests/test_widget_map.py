@@ -125,7 +125,7 @@ def test_search_finds_texts_literally_in_any_case() -> None:
 
 def test_a_selection_made_in_the_browser_reaches_the_trait_and_selected(demo_map: EmbeddingMap) -> None:
     rows = np.array([3, 2500, 6999, 3], np.int32)
-    demo_map._selection = rows.tobytes()  # what the browser writes after a lasso
+    demo_map.set_state({"_selection": memoryview(rows.tobytes())})  # what the browser sends after a lasso
     try:
         expected = demo_map.points.ids[[3, 2500, 6999]].tolist()
         assert demo_map.selection == expected

@@ -50,7 +50,7 @@ def _to_page(xy: np.ndarray[Any, Any], view: tuple[float, float, float, dict[str
     cx, cy, scale, box = view
     x = box["x"] + box["width"] / 2 + (xy[:, 0] - cx) * scale
     y = box["y"] + box["height"] / 2 - (xy[:, 1] - cy) * scale
-    return np.column_stack([x, y])
+    return np.column_stack([x, y]).astype(np.float64)
 
 
 def _inside(points: np.ndarray[Any, Any], polygon: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -128,9 +128,11 @@ def test_a_lasso_on_the_demo_map_reaches_the_kernel_and_a_click_draws_retrieval_
     assert json.loads(lines["selection"]) == ids
     assert json.loads(lines["selected"]) == ids
 
-    query = _isolated_query(points, on_page, view[3])
-    page.keyboard.press("Escape")
+    root.press("Escape")  # keys reach the map while it has focus
     root.and_(page.locator("[data-selected='0']")).wait_for()
+    view = _view(page, root)  # running a cell may have scrolled the page
+    on_page = _to_page(xy, view)
+    query = _isolated_query(points, on_page, view[3])
     page.mouse.click(*on_page[query])
     expected_lines = neighbours(points, query)
     root.and_(page.locator(f"[data-focus='{query}'][data-lines='{len(expected_lines)}']")).wait_for()
@@ -181,3 +183,37 @@ def test_an_exported_map_stays_interactive_offline_and_hostile_text_stays_inert(
     root.and_(page.locator(f"[data-selected='{expected}']")).wait_for()
     assert page.evaluate("() => window.__pwned") is None
     assert attempted == [] and page.errors == []
+
+
+def test_search_colour_diagnostics_and_the_umap_layout_round_trip_with_the_kernel(
+    lab: Lab, page: Any, demo_path: Path
+) -> None:
+    store = lab.root / "map-umap.duckdb"
+    shutil.copy(demo_path, store)
+    cells = [
+        f"import json, llmlens\nlens = llmlens.open({str(store)!r})\nm = lens.map()\nm",
+        "gaps = m.diagnostics['gaps']\n"
+        "print('gap=' + json.dumps(sorted(m.points.ids[gaps.point[gaps.gap == gaps.gap.iloc[0]]].tolist())))\n"
+        "print('selection=' + json.dumps(sorted(m.selection)))\n"
+        "print(f'colour={m.color_by}\\nsearch={m.search}\\nlayout={m.layout_method}')",
+    ]
+    open_notebook(page, lab, "map-umap.ipynb", cells)
+    cell = run_cell(page, 0)
+    root = cell.locator(".ll-map[data-state='ready']")
+    root.wait_for()
+    root.and_(page.locator("[data-layout='umap']")).wait_for(timeout=300_000)  # UMAP replaced the PCA picture
+
+    cell.locator("input.ll-map-search").fill("on-prem")
+    cell.locator("input.ll-map-search").press("Enter")
+    root.and_(page.locator(":not([data-matches='0'])[data-matches]")).wait_for()
+    cell.locator("select[aria-label='colour by']").select_option("label")
+    cell.locator(".ll-map-legend-item", has_text="failed").wait_for()
+
+    cell.locator(".ll-map-gap").first.click()  # the first coverage gap in the side panel
+    root.and_(page.locator(":not([data-selected='0'])[data-selected]")).wait_for()
+    printed = run_cell(page, 1).locator(".jp-OutputArea-output")
+    printed.filter(has_text="layout=").wait_for()
+    lines = dict(line.split("=", 1) for line in printed.inner_text().splitlines() if "=" in line)
+    assert lines["colour"] == "label" and lines["search"] == "on-prem" and lines["layout"] == "umap"
+    assert set(json.loads(lines["selection"])) <= set(json.loads(lines["gap"]))
+    assert int(root.get_attribute("data-matches")) > 10

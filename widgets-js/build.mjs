@@ -1,7 +1,12 @@
 // Bundles each widget entry into one self-contained ES module in llmlens/static/ (no CDN imports, ever).
 import { build } from "esbuild";
 
-const entries = { tokens: "src/tokens/index.ts", charts: "src/charts/index.ts", traces: "src/traces/index.ts" };
+const entries = {
+  tokens: "src/tokens/index.ts",
+  charts: "src/charts/index.ts",
+  traces: "src/traces/index.ts",
+  map: "src/map/index.ts",
+};
 
 await build({
   entryPoints: entries,

@@ -97,7 +97,7 @@ class EmbeddingMap(Widget):
     _sizes = traitlets.Bytes(b"").tag(sync=True)
     size_by = traitlets.Unicode("", help="what the points are sized by ('' for one size)").tag(sync=True)
     _size_options: traitlets.List[str] = traitlets.List(list(SIZE_OPTIONS)).tag(sync=True)
-    _selection = traitlets.Bytes(b"").tag(sync=True)
+    _selection = traitlets.Bytes(b"").tag(sync=True, from_json=lambda value, widget: bytes(value))  # a memoryview
     selection: traitlets.List[int] = traitlets.List(traitlets.Int(), help="the embedding ids selected")
     search = traitlets.Unicode("", help="text highlighted in the map").tag(sync=True)
     _matches = traitlets.Bytes(b"").tag(sync=True)
