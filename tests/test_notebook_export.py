@@ -129,3 +129,31 @@ def test_the_exported_weekly_review_opens_offline_with_its_widgets(tmp_path: Pat
     assert "Pass rate" in page.locator("body").inner_text()
     assert attempted == [], f"the page tried the network: {attempted}"
     assert page.errors == []
+
+
+@pytest.mark.slow
+def test_the_exported_embedding_map_notebook_keeps_the_map_interactive_offline(tmp_path: Path, page: Any) -> None:
+    """notebooks/02-rag-embedding-map.ipynb run and exported: its map renders from the saved UMAP layout, and a
+    click on a query draws its retrieval lines from the page's own data, with the network blocked."""
+    notebook = tmp_path / "02-rag-embedding-map.ipynb"
+    notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / "02-rag-embedding-map.ipynb").read_bytes())
+    out = tmp_path / "map.html"
+    assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
+    attempted: list[str] = []
+
+    def block(route: Any) -> None:
+        local = route.request.url.startswith("file:")
+        if not local:
+            attempted.append(route.request.url)
+        route.continue_() if local else route.abort()
+
+    page.route("**/*", block)
+    page.goto(out.as_uri())
+    page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
+    root = page.locator(".ll-map[data-state=ready][data-points='7000'][data-layout='umap']")
+    root.wait_for()
+    page.locator(".ll-map-gap").first.click()  # a coverage gap from the panel: focus and select its query
+    root.and_(page.locator(":not([data-lines='0'])[data-lines]")).wait_for()
+    assert "Coverage gaps" in page.locator("body").inner_text()
+    assert attempted == [], f"the page tried the network: {attempted}"
+    assert page.errors == []
