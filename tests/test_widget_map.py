@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 import llmlens
+from llmlens import lens as lens_module
 from llmlens.analysis import embedding_layout
 from llmlens.errors import LensError
 from llmlens.widgets import EmbeddingMap
@@ -31,10 +33,13 @@ from llmlens.widgets.map_data import (
 
 
 @pytest.fixture(scope="module")
-def demo_map(demo_path: Path) -> EmbeddingMap:
-    """The demo's map with its diagnostics, PCA layout, computed in the foreground."""
-    lens = llmlens.open(demo_path, read_only=True)
-    return lens.map(layout="pca", background=False)
+def demo_map(demo_path: Path) -> Iterator[EmbeddingMap]:
+    """The demo's map with its diagnostics, PCA layout, computed in the foreground (on a store of its own: each
+    test closes the store opened last)."""
+    with llmlens.open(demo_path, read_only=True) as lens:
+        m = lens.map(layout="pca", background=False)
+        lens_module._current = None
+        yield m
 
 
 def _blobs(n_queries: int, n_chunks: int, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -207,7 +212,32 @@ def test_the_panel_leads_with_the_demos_planted_gap_and_stale_pricing(demo_map: 
     rates = {item["code"]: item["failure_rate"] for item in panel["clusters"]}
     known = sorted((rate for rate in rates.values() if rate is not None), reverse=True)
     assert rates[stale_code] in known[:3]  # the stale archive is among the clusters that fail most
-    assert set(demo_map.diagnostics) == {"gaps", "dead", "clusters", "failure_density"}
+    assert set(demo_map.diagnostics) == {"gaps", "dead", "clusters", "failure_density", "drift"}
+    assert (
+        panel["gaps"][0]["gap_size"] == int((demo_map.diagnostics["gaps"].gap == 0).sum())
+        and "on-prem" in panel["gaps"][0]["terms"]
+    )
+    moved = panel["drift"]["clusters"]
+    changes = [abs(item["share_change"]) for item in moved]
+    assert len(panel["drift"]["windows"]) == 2 and changes == sorted(changes, reverse=True) and len(moved) == 5
+    drift = demo_map.diagnostics["drift"].dropna(subset=["cluster"])
+    assert moved[0]["code"] - 1 == int(drift.loc[drift.share_change.abs().idxmax(), "cluster"])
+
+
+def test_colour_by_a_trace_attribute_or_a_callers_column(demo_map: EmbeddingMap) -> None:
+    demo_map.color_by = "attributes.app.intent"  # the root span's attribute: a route, a prompt version
+    try:
+        legend = {item["label"]: item["count"] for item in demo_map._legend}
+        assert legend["no attributes.app.intent"] == 5000 and "pricing" in legend and "other" in legend
+        assert "attributes.app.intent" in demo_map._color_options
+    finally:
+        demo_map.color_by = "role"
+    with pytest.raises(LensError, match="cannot colour by 'attributes.a b'"):
+        demo_map.color_by = "attributes.a b"
+    frames = EmbeddingMap.from_frames(
+        pd.DataFrame({"vector": list(np.eye(3)), "team": ["x", "y", "x"]}), np.eye(3), layout="pca", color_by="team"
+    )
+    assert {item["label"]: item["count"] for item in frames._legend} == {"no team": 3, "x": 2, "y": 1}
 
 
 # --- layouts: background, cache, reproducible -----------------------------------------------------------------

@@ -209,6 +209,8 @@ def test_search_colour_diagnostics_and_the_umap_layout_round_trip_with_the_kerne
     cell.locator("select[aria-label='colour by']").select_option("label")
     cell.locator(".ll-map-legend-item", has_text="failed").wait_for()
 
+    cell.locator(".ll-map-drift").first.click()  # the cluster whose share of queries moved most: selected
+    root.and_(page.locator(":not([data-selected='0'])[data-selected]")).wait_for()
     cell.locator(".ll-map-gap").first.click()  # the first coverage gap in the side panel
     root.and_(page.locator(":not([data-selected='0'])[data-selected]")).wait_for()
     printed = run_cell(page, 1).locator(".jp-OutputArea-output")

@@ -393,6 +393,27 @@ _DENSITY_COLUMNS = [
 ]  # fmt: skip
 
 
+def recent_windows(
+    times: pd.Series | Sequence[Any],
+) -> tuple[tuple[pd.Timestamp, pd.Timestamp], tuple[pd.Timestamp, pd.Timestamp]] | None:
+    """Two windows to compare with :func:`drift`: the last seven days against the seven before when the times
+    span two weeks or more, else the earlier half of their range against the later half; None without two
+    distinct times.
+
+    >>> a, b = recent_windows(pd.to_datetime(["2026-11-01", "2026-11-20", "2026-11-30"], utc=True))
+    >>> str(a[0].date()), str(b[0].date()), str(b[1].date())
+    ('2026-11-16', '2026-11-23', '2026-11-30')
+    """
+    known = pd.to_datetime(pd.Series(times), utc=True).dropna()
+    if known.nunique() < 2:
+        return None
+    first, last = known.min(), known.max() + pd.Timedelta(microseconds=1)  # the newest query inside its window
+    week = pd.Timedelta(days=7)
+    middle = last - week if last - first >= 2 * week else first + (last - first) / 2
+    start = max(first, middle - (last - middle))
+    return (start, middle), (middle, last)
+
+
 def drift(
     points: MapPoints,
     window_a: tuple[Any, Any],

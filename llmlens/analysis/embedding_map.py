@@ -29,6 +29,7 @@ from llmlens.analysis.embedding_diagnostics import (
     failure_density,
     gap_threshold,
     nearest,
+    recent_windows,
     trace_verdicts,
 )
 from llmlens.analysis.embedding_layout import (
@@ -80,6 +81,7 @@ __all__ = [
     "map_points",
     "nearest",
     "point_frame",
+    "recent_windows",
     "store_layout",
     "store_layout_key",
     "store_vector_hash",

@@ -29,11 +29,13 @@ from llmlens.analysis.embedding_map import (
     clusters,
     coverage_gaps,
     dead_corpus,
+    drift,
     failure_density,
     first_layout,
     from_frames,
     layout_key,
     map_points,
+    recent_windows,
     store_layout,
     store_layout_key,
     trace_verdicts,
@@ -52,6 +54,7 @@ from llmlens.widgets.map_data import (
     selected_points,
     size_codes,
     texts_ipc,
+    trace_values,
 )
 
 LAYOUTS = ("umap", "pca")
@@ -273,10 +276,16 @@ class EmbeddingMap(Widget):
 
     @traitlets.observe("color_by")
     def _recolor(self, change: dict[str, Any]) -> None:
+        by = change["new"]
+        known = by in COLOR_OPTIONS or by in self._attributes or by in self.points.frame
+        if not known and self._con is not None:  # a column of traces or attributes.<key>, read once
+            self._attributes[by] = trace_values(self._con, self.points, by)
         try:
-            found = coloring(self.points, self._attributes, change["new"])
+            found = coloring(self.points, self._attributes, by)
         except ValueError as error:
             raise LensError(str(error)) from None
+        if by not in self._color_options:
+            self._color_options = [*self._color_options, by]
         self._colors = found.codes.tobytes()
         self._legend = found.legend
 
@@ -413,10 +422,13 @@ class EmbeddingMap(Widget):
         verdicts = trace_verdicts(cursor) if cursor is not None else _frame_verdicts(self.points, self._attributes)
         density = failure_density(verdicts, self.points, found)
         self._found = {"gaps": gaps, "dead": dead, "clusters": found, "failure_density": density}
+        windows = recent_windows(self.points.frame["time"][self.points.is_query])
+        if windows is not None:
+            self._found["drift"] = drift(self.points, *windows, found)
         self._attributes["cluster"] = labels
         self._clusters = np.clip(labels + 1, 0, 255).astype(np.uint8).tobytes()
-        self._color_options = list(COLOR_OPTIONS)
-        self._diagnostics = _panel(gaps, dead, found, density)
+        self._color_options = [*self._color_options, "cluster"]
+        self._diagnostics = _panel(self._found, windows)
         summary = f"{len(found)} clusters, {len(gaps)} queries in coverage gaps, {len(dead):,} chunks never retrieved"
         self._report("; ".join(part for part in (self._done, summary) if part), None)
 
@@ -427,13 +439,16 @@ def _frame_verdicts(points: MapPoints, attributes: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame({"trace_id": frame["trace_id"], "bad": frame["label"] == "failed"})
 
 
-def _panel(gaps: pd.DataFrame, dead: pd.DataFrame, found: pd.DataFrame, density: pd.DataFrame) -> dict[str, Any]:
-    """The diagnostics as the widget's side panel lists them: clusters that fail most first."""
+def _panel(found: dict[str, pd.DataFrame], windows: Any) -> dict[str, Any]:
+    """The diagnostics as the widget's side panel lists them: gaps (each with its group's size and terms),
+    the dead corpus, clusters that fail most first, and the clusters whose share of queries moved most."""
+    gaps, found_clusters, density = found["gaps"], found["clusters"], found["failure_density"]
     rate = dict(zip(density["cluster"], density["failure_density"], strict=True)) if len(density) else {}
+    terms = dict(zip(found_clusters["cluster"], found_clusters["terms"], strict=True))
     gap_rows: list[dict[Any, Any]] = gaps.head(PANEL_ITEMS).to_dict("records")
-    cluster_rows: list[dict[Any, Any]] = found.to_dict("records")
+    cluster_rows: list[dict[Any, Any]] = found_clusters.to_dict("records")
     cluster_rows.sort(key=lambda row: -np.nan_to_num(rate.get(row["cluster"], np.nan), nan=-1.0))
-    return {
+    panel: dict[str, Any] = {
         "computing": False,
         "gaps": [
             {
@@ -441,12 +456,13 @@ def _panel(gaps: pd.DataFrame, dead: pd.DataFrame, found: pd.DataFrame, density:
                 "text": str(row["text"] or "")[:160],
                 "similarity": round(float(row["nearest_similarity"]), 3),
                 "gap": int(row["gap"]),
+                "gap_size": int(row["gap_size"]),
                 "terms": list(row["gap_terms"]),
             }
             for row in gap_rows
         ],
         "threshold": gaps.attrs.get("threshold"),
-        "dead": {"count": len(dead)},
+        "dead": {"count": len(found["dead"])},
         "clusters": [
             {
                 "code": min(int(row["cluster"]) + 1, 255),
@@ -457,6 +473,30 @@ def _panel(gaps: pd.DataFrame, dead: pd.DataFrame, found: pd.DataFrame, density:
             for row in cluster_rows[:PANEL_ITEMS]
         ],
     }
+    if "drift" in found:
+        moved = found["drift"].dropna(subset=["cluster"])
+        moved = moved.reindex(moved["share_change"].abs().sort_values(ascending=False).index).head(5)
+        (a_start, a_end), (b_start, b_end) = windows
+        panel["drift"] = {
+            "windows": [_span(a_start, a_end), _span(b_start, b_end)],
+            "clusters": [
+                {
+                    "code": min(int(row["cluster"]) + 1, 255),
+                    "n_a": int(row["n_a"]),
+                    "n_b": int(row["n_b"]),
+                    "share_change": _rounded(row["share_change"]),
+                    "terms": list(terms.get(int(row["cluster"]), [])),
+                }
+                for row in moved.to_dict("records")
+            ],
+        }
+    return panel
+
+
+def _span(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """A window as the panel names it: its dates (to the minute when it is shorter than two days)."""
+    form = "%Y-%m-%d" if end - start >= pd.Timedelta(days=2) else "%m-%d %H:%M"
+    return f"{start.strftime(form)} – {end.strftime(form)}"
 
 
 def _rounded(value: Any) -> float | None:

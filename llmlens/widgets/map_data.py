@@ -145,7 +145,8 @@ def _trace_models(con: duckdb.DuckDBPyConnection, points: MapPoints) -> npt.NDAr
 
 
 def coloring(points: MapPoints, attributes: pd.DataFrame, by: str) -> Coloring:
-    """The colour code of every point and the legend, for ``by`` in :data:`COLOR_OPTIONS`.
+    """The colour code of every point and the legend, for ``by`` in :data:`COLOR_OPTIONS` or any other column of
+    ``attributes`` or of the point set's frame (as categories, e.g. a :func:`trace_values` column).
 
     >>> import numpy as np
     >>> from llmlens.analysis.embedding_map import from_frames
@@ -173,7 +174,39 @@ def coloring(points: MapPoints, attributes: pd.DataFrame, by: str) -> Coloring:
         cluster = attributes["cluster"].to_numpy(np.int64)
         named = np.array([f"cluster {c}" if c >= 0 else None for c in cluster], dtype=object)
         return _categories(named, missing="noise")
-    raise ValueError(f"cannot colour by {by!r}: use one of {', '.join(COLOR_OPTIONS)}")
+    for frame in (attributes, points.frame):
+        if by in frame.columns and by not in ("embedding_id", "text", "time"):
+            return _categories(frame[by].to_numpy(object), missing=f"no {by}")
+    raise ValueError(
+        f"cannot colour by {by!r}: use one of {', '.join(COLOR_OPTIONS)}, a column of traces or attributes.<key>"
+    )
+
+
+def trace_values(con: duckdb.DuckDBPyConnection, points: MapPoints, by: str) -> npt.NDArray[Any]:
+    """The value of ``by`` (a column of ``traces``, or ``attributes.<key>`` of the root span, e.g. a prompt
+    version) for each point's trace, as text; None for chunks and traces without it.
+
+    >>> import llmlens.demo
+    >>> from llmlens.analysis.embedding_map import map_points
+    >>> lens = llmlens.demo.open()
+    >>> values = trace_values(lens.con, map_points(lens.con, vectors=False), "attributes.app.intent")
+    >>> sorted(set(values[:2000]))[:3]
+    ['account', 'billing', 'data']
+    """
+    from llmlens.analysis.sampling import strata_query
+
+    strata, params = strata_query(con, by, verb="colour")
+    traces = list(pd.unique(points.frame["trace_id"].dropna()))
+    found = dict(
+        con.execute(
+            "WITH eligible AS (SELECT *, 0 AS _h FROM traces SEMI JOIN unnest($ids) t(id) ON trace_id = id) "
+            f"SELECT trace_id, stratum FROM ({strata})",  # strata_query's SQL: its values are parameters
+            {**params, "ids": traces},
+        ).fetchall()
+        if traces
+        else []
+    )
+    return np.array([found.get(trace) for trace in points.frame["trace_id"]], dtype=object)
 
 
 def _scale(values: npt.NDArray[np.float64], name: str) -> Coloring:

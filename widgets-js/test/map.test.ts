@@ -335,7 +335,16 @@ describe("trait decoding", () => {
       progress: 1,
       message: "m",
     });
-    expect(diagnosticsOf({ computing: true })).toEqual({ gaps: [], dead: { count: 0 }, clusters: [], computing: true });
+    expect(diagnosticsOf({ computing: true })).toEqual({
+      gaps: [],
+      dead: { count: 0 },
+      clusters: [],
+      drift: null,
+      computing: true,
+    });
+    const drift = { windows: ["a", "b"], clusters: [{ code: 3, n_a: 1, n_b: 4, share_change: 0.2, terms: ["x"] }] };
+    expect(diagnosticsOf({ drift }).drift).toEqual(drift);
+    expect(diagnosticsOf({ drift: { windows: [] } as never }).drift).toBeNull();
   });
 
   it("formats counts, line labels, roles and colours", () => {

@@ -18,6 +18,16 @@ export interface Gap {
   point: number;
   text: string;
   similarity: number;
+  /** The gap's group (-1 for a lone query), its size and its distinctive words. */
+  gap?: number;
+  gap_size?: number;
+  terms?: string[];
+}
+
+/** How the clusters' share of the queries moved between two windows of time (earlier, later). */
+export interface Drift {
+  windows: string[];
+  clusters: Array<{ code: number; n_a: number; n_b: number; share_change: number | null; terms: string[] }>;
 }
 
 export interface Cluster {
@@ -31,6 +41,7 @@ export interface Diagnostics {
   gaps: Gap[];
   dead: { count: number };
   clusters: Cluster[];
+  drift: Drift | null;
   computing: boolean;
 }
 
@@ -273,6 +284,7 @@ export function diagnosticsOf(value: Partial<Diagnostics> | null | undefined): D
     gaps: Array.isArray(value?.gaps) ? value.gaps : [],
     dead: { count: typeof value?.dead?.count === "number" ? value.dead.count : 0 },
     clusters: Array.isArray(value?.clusters) ? value.clusters : [],
+    drift: value?.drift && Array.isArray(value.drift.clusters) ? value.drift : null,
     computing: Boolean(value?.computing),
   };
 }

@@ -39,7 +39,13 @@ export function fillDiagnostics(el: HTMLElement, d: Diagnostics, act: Diagnostic
   if (d.computing) el.appendChild(h("div", { class: "ll-note" }, "computing diagnostics…"));
   if (d.gaps.length) {
     el.appendChild(h("h4", {}, `coverage gaps (${formatCount(d.gaps.length)})`));
+    let group: number | undefined;
     for (const gap of d.gaps) {
+      if (gap.gap !== group && (gap.gap_size ?? 1) > 1) {
+        const words = Array.isArray(gap.terms) ? gap.terms.map(String).join(", ") : "";
+        el.appendChild(h("div", { class: "ll-map-gap-group" }, `${formatCount(gap.gap_size ?? 0)} queries: ${words}`));
+      }
+      group = gap.gap;
       const similarity = typeof gap.similarity === "number" ? gap.similarity.toFixed(2) : "?";
       const item = h(
         "button",
@@ -80,6 +86,27 @@ export function fillDiagnostics(el: HTMLElement, d: Diagnostics, act: Diagnostic
         terms,
       );
       item.addEventListener("click", () => act.cluster(cluster.code));
+      el.appendChild(item);
+    }
+  }
+  if (d.drift?.clusters.length) {
+    const [earlier, later] = d.drift.windows.map(String);
+    el.appendChild(h("h4", { title: `${earlier} against ${later}` }, "drift: share of queries"));
+    el.appendChild(h("div", { class: "ll-muted" }, `${earlier} → ${later}`));
+    for (const moved of d.drift.clusters) {
+      const change = typeof moved.share_change === "number" ? moved.share_change : 0;
+      const arrow = change > 0 ? "▲" : change < 0 ? "▼" : "=";
+      const item = h(
+        "button",
+        { class: "ll-map-drift", attrs: { "data-code": String(moved.code) } },
+        h(
+          "span",
+          { class: "ll-muted" },
+          `${arrow} ${(Math.abs(change) * 100).toFixed(1)} pts · ${formatCount(moved.n_a)} → ${formatCount(moved.n_b)} `,
+        ),
+        Array.isArray(moved.terms) ? moved.terms.map(String).join(", ") : "",
+      );
+      item.addEventListener("click", () => act.cluster(moved.code));
       el.appendChild(item);
     }
   }

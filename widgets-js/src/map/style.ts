@@ -46,4 +46,5 @@ export const MAP_CSS = `
 .ll-map .ll-map-side button { display: block; width: 100%; text-align: left; border: none; border-radius: 3px;
   padding: 2px 4px; overflow-wrap: anywhere; }
 .ll-map .ll-map-side button:hover { background: var(--ll-border); }
+.ll-map .ll-map-gap-group { margin: 4px 0 1px 4px; font-weight: 600; overflow-wrap: anywhere; }
 `;
