@@ -232,7 +232,7 @@ def test_colour_by_a_trace_attribute_or_a_callers_column(demo_map: EmbeddingMap)
         assert "attributes.app.intent" in demo_map._color_options
     finally:
         demo_map.color_by = "role"
-    with pytest.raises(LensError, match="cannot colour by 'attributes.a b'"):
+    with pytest.raises(LensError, match=r"cannot colour by 'attributes\.a b'"):
         demo_map.color_by = "attributes.a b"
     frames = EmbeddingMap.from_frames(
         pd.DataFrame({"vector": list(np.eye(3)), "team": ["x", "y", "x"]}), np.eye(3), layout="pca", color_by="team"
