@@ -45,6 +45,22 @@ def launch() -> Iterator[Any]:
             browser.close()
 
 
+def offline(page: Any) -> list[str]:
+    """Block every request of ``page`` that leaves it (anything but ``file:``, ``blob:`` and ``data:`` URLs);
+    the returned list fills with the URLs it tried, for a test to assert it stays empty."""
+    attempted: list[str] = []
+
+    def block(route: Any) -> None:
+        if route.request.url.startswith(("file:", "blob:", "data:")):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", block)
+    return attempted
+
+
 def screenshot_on_failure(page: Any, name: str, failed: bool) -> None:
     """Keep what the page looked like when a test failed, under test-screenshots/."""
     if failed:

@@ -12,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import llmlens
 from llmlens.cli import main
+from tests.browser import offline
 
 
 def _notebook(path: Path, cells: list[Any]) -> Path:
@@ -67,14 +68,7 @@ def test_the_exported_page_inlines_everything_and_loads_nothing_from_a_cdn(expor
 @pytest.mark.slow
 def test_the_exported_widgets_render_and_respond_offline(exported: tuple[Path, str, str], page: Any) -> None:
     path, trace, span = exported
-    attempted: list[str] = []
-
-    def block(route: Any) -> None:
-        if not route.request.url.startswith("file:"):
-            attempted.append(route.request.url)
-        route.abort() if not route.request.url.startswith("file:") else route.continue_()
-
-    page.route("**/*", block)
+    attempted = offline(page)
     page.goto(path.as_uri())
     page.locator("body[data-rendered=true]").wait_for(timeout=30_000)
     view = page.locator(".ll-trace[data-state=ready]").first
@@ -112,15 +106,7 @@ def test_the_exported_weekly_review_opens_offline_with_its_widgets(tmp_path: Pat
     notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / "01-weekly-review.ipynb").read_bytes())
     out = tmp_path / "weekly.html"
     assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
-    attempted: list[str] = []
-
-    def block(route: Any) -> None:
-        local = route.request.url.startswith("file:")
-        if not local:
-            attempted.append(route.request.url)
-        route.continue_() if local else route.abort()
-
-    page.route("**/*", block)
+    attempted = offline(page)
     page.goto(out.as_uri())
     page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
     page.locator(".ll-review[data-state=ready]").first.wait_for()  # the queue, from its saved state
@@ -139,15 +125,7 @@ def test_the_exported_embedding_map_notebook_keeps_the_map_interactive_offline(t
     notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / "02-rag-embedding-map.ipynb").read_bytes())
     out = tmp_path / "map.html"
     assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
-    attempted: list[str] = []
-
-    def block(route: Any) -> None:
-        local = route.request.url.startswith("file:")
-        if not local:
-            attempted.append(route.request.url)
-        route.continue_() if local else route.abort()
-
-    page.route("**/*", block)
+    attempted = offline(page)
     page.goto(out.as_uri())
     page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
     root = page.locator(".ll-map[data-state=ready][data-points='7000'][data-layout='umap']")

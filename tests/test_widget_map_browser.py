@@ -18,7 +18,7 @@ import llmlens
 from llmlens.analysis.embedding_map import first_layout, map_points
 from llmlens.widgets import EmbeddingMap
 from llmlens.widgets.map_data import neighbours
-from tests.browser import Lab, jupyterlab, open_notebook, run_cell
+from tests.browser import Lab, jupyterlab, offline, open_notebook, run_cell
 
 pytestmark = pytest.mark.slow
 
@@ -157,15 +157,7 @@ def test_an_exported_map_stays_interactive_offline_and_hostile_text_stays_inert(
     m.wait(120)
     out = tmp_path / "map.html"
     m.to_html(out)
-    attempted: list[str] = []
-
-    def block(route: Any) -> None:
-        local = route.request.url.startswith(("file:", "blob:", "data:"))
-        if not local:
-            attempted.append(route.request.url)
-        route.continue_() if local else route.abort()
-
-    page.route("**/*", block)
+    attempted = offline(page)
     page.goto(out.as_uri())
     root = page.locator(f".ll-map[data-points='{m.n_points}']")
     root.wait_for()
