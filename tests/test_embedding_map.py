@@ -319,3 +319,17 @@ def test_neighbour_search_by_cells_finds_what_comparing_with_every_row_finds(mon
     assert np.allclose(cell_dist[:, 0], exact, atol=1e-5)
     assert (np.diff(cell_dist, axis=1) >= 0).all()
     assert np.allclose(every_dist[:, 0], 1 - np.einsum("ij,ij->i", unit_q, unit_b[every[:, 0]]), atol=1e-5)
+
+
+def test_vectors_with_nan_or_infinity_are_left_out_with_a_warning_and_links_renumbered() -> None:
+    queries, chunks = np.eye(4)[:3].copy(), np.eye(4).copy()
+    queries[1, 0] = np.nan
+    chunks[2, 3] = np.inf
+    retrievals = pd.DataFrame({"query": [1, 2, 2], "chunk": [0, 2, 3], "score": [0.5, 0.6, 0.7]})
+    with pytest.warns(UserWarning, match=r"2 embedding\(s\) with NaN or infinite values left out.*embedding_id 1, 5"):
+        points = from_frames(queries, chunks, retrievals)
+    assert points.frame.embedding_id.tolist() == [0, 2, 3, 4, 6]
+    assert np.isfinite(points.vectors).all()
+    assert (points.links.src.tolist(), points.links.dst.tolist()) == ([1], [4])  # query 2 -> chunk 3 survives
+    assert points.links.score.tolist() == pytest.approx([0.7])
+    assert first_layout(points.vectors).shape == (5, 2)

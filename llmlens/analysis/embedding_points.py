@@ -8,6 +8,7 @@ query point to a chunk point, with the retriever's score and the chunk's 0-based
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -284,7 +285,9 @@ def _side(data: pd.DataFrame | npt.ArrayLike, name: str) -> tuple[pd.DataFrame, 
 
 
 def _assemble(frame: pd.DataFrame, vectors: npt.NDArray[np.float32], links: Links) -> MapPoints:
-    """The point set from a frame holding ``is_chunk`` (and any of the metadata columns)."""
+    """The point set from a frame holding ``is_chunk`` (and any of the metadata columns); vectors holding NaN or
+    infinities are left out, with a warning naming them (no layout can place them)."""
+    frame, vectors, links = _finite_only(frame, vectors, links)
     n = len(frame)
     is_chunk = frame["is_chunk"].to_numpy(bool)
     codes = np.where(is_chunk, NEVER_RETRIEVED, QUERY).astype(np.int8)
@@ -302,6 +305,33 @@ def _assemble(frame: pd.DataFrame, vectors: npt.NDArray[np.float32], links: Link
     for column in frame.columns.difference([*out.columns, "is_chunk"], sort=False):  # the caller's own metadata
         out[column] = frame[column].to_numpy()
     return MapPoints(out, np.ascontiguousarray(vectors, np.float32), links)
+
+
+def _finite_only(
+    frame: pd.DataFrame, vectors: npt.NDArray[np.float32], links: Links
+) -> tuple[pd.DataFrame, npt.NDArray[np.float32], Links]:
+    """The rows whose vectors are finite, with the links between them renumbered."""
+    finite: npt.NDArray[np.bool_] = (
+        np.isfinite(vectors).all(axis=1) if vectors.size else np.ones(len(frame), dtype=np.bool_)
+    )
+    if finite.all():
+        return frame, vectors, links
+    bad = frame["embedding_id"].to_numpy()[~finite]
+    shown = ", ".join(str(i) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
+    warnings.warn(
+        f"{len(bad):,} embedding(s) with NaN or infinite values left out of the map (embedding_id {shown})",
+        stacklevel=4,
+    )
+    number = np.cumsum(finite) - 1
+    kept = finite[links.src] & finite[links.dst]
+    links = Links(
+        number[links.src[kept]].astype(np.int32),
+        number[links.dst[kept]].astype(np.int32),
+        links.score[kept],
+        links.rank[kept],
+    )
+    kept_rows: pd.DataFrame = frame.loc[finite].reset_index(drop=True)
+    return kept_rows, vectors[finite], links
 
 
 def _matrix(column: pa.ChunkedArray) -> npt.NDArray[np.float32]:
