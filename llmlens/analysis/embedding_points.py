@@ -311,9 +311,9 @@ def _finite_only(
     frame: pd.DataFrame, vectors: npt.NDArray[np.float32], links: Links
 ) -> tuple[pd.DataFrame, npt.NDArray[np.float32], Links]:
     """The rows whose vectors are finite, with the links between them renumbered."""
-    finite: npt.NDArray[np.bool_] = (
-        np.isfinite(vectors).all(axis=1) if vectors.size else np.ones(len(frame), dtype=np.bool_)
-    )
+    finite = np.ones(len(frame), dtype=np.bool_)
+    if vectors.size:
+        finite = np.asarray(np.isfinite(vectors).all(axis=1), dtype=np.bool_)
     if finite.all():
         return frame, vectors, links
     bad = frame["embedding_id"].to_numpy()[~finite]
