@@ -135,3 +135,23 @@ def test_the_exported_embedding_map_notebook_keeps_the_map_interactive_offline(t
     assert "Coverage gaps" in page.locator("body").inner_text()
     assert attempted == [], f"the page tried the network: {attempted}"
     assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["03-training-runs.ipynb", "04-agent-traces.ipynb"])
+def test_the_other_review_notebooks_export_and_every_widget_renders_offline(
+    name: str, tmp_path: Path, page: Any
+) -> None:
+    """Every widget of the exported page rendered from its saved state (each holder marked by the page's boot
+    script), with the network blocked and no error."""
+    notebook = tmp_path / name
+    notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / name).read_bytes())
+    out = tmp_path / "page.html"
+    assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
+    attempted = offline(page)
+    page.goto(out.as_uri())
+    page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
+    widgets = page.locator("[data-llmlens-bundle]")
+    assert widgets.count() > 0
+    assert page.locator("[data-llmlens-bundle][data-rendered=true]").count() == widgets.count()
+    assert attempted == [] and page.errors == []
