@@ -36,6 +36,7 @@ import {
   boundsOf,
   fitBounds,
   panBy,
+  pictureMove,
   toData,
   toScreen,
   type View,
@@ -523,5 +524,44 @@ describe("gestures", () => {
     const g = startGesture("box", false, 30, 40);
     moveGesture(g, 80, 90);
     expect(endGesture(g, 100, 20)).toEqual({ kind: "box", x0: 30, y0: 40, x1: 100, y1: 20 });
+  });
+});
+
+describe("moving the last picture during a gesture", () => {
+  it("puts every point where the new view draws it", () => {
+    const drawn = fitBounds({ x0: -3, y0: -1, x1: 5, y1: 4 }, 400, 300, 16);
+    const now = zoomAt(panBy(drawn, 37, -12), 120, 80, 1.7);
+    const match = /translate\((.+)px, (.+)px\) scale\((.+)\)/.exec(pictureMove(drawn, now));
+    expect(match).not.toBeNull();
+    const [bx, by, k] = (match as RegExpExecArray).slice(1).map(Number) as [number, number, number];
+    for (const [x, y] of [
+      [0, 0],
+      [-3, 4],
+      [5, -1],
+      [1.25, 2.5],
+    ] as const) {
+      const [sx, sy] = toScreen(drawn, x, y);
+      const [ex, ey] = toScreen(now, x, y);
+      expect(bx + k * sx).toBeCloseTo(ex, 6);
+      expect(by + k * sy).toBeCloseTo(ey, 6);
+    }
+    expect(pictureMove(drawn, { ...drawn })).toBe("");
+  });
+});
+
+describe("texts of an exported page", () => {
+  it("are decoded only when read", () => {
+    let reads = 0;
+    const values = ["Refund", null, "refund policy"];
+    const texts = {
+      length: 3,
+      at: (row: number) => {
+        reads += 1;
+        return values[row] ?? null;
+      },
+    };
+    expect(reads).toBe(0);
+    expect([...searchTexts(texts, "REFUND")]).toEqual([0, 2]);
+    expect(reads).toBe(3);
   });
 });

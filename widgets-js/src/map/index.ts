@@ -38,11 +38,16 @@ import { fillCard, fillDiagnostics, fillLegend, fillTooltip } from "./parts";
 import type { Renderer, RGB } from "./renderer";
 import { MATCH, moveFlag, SELECTED } from "./state";
 import { MAP_CSS } from "./style";
-import { boundsOf, fitBounds, panBy, toData, type View, viewAttribute, zoomAt } from "./view";
+import { boundsOf, fitBounds, panBy, pictureMove, toData, type View, viewAttribute, zoomAt } from "./view";
 
 /** Most retrieval lines drawn for one focused point. */
 const MAX_LINES = 200;
 const HOVER_MS = 60;
+/** A full draw slower than this (to the next frame) makes pan and zoom move the last picture instead, redrawing
+ * the points once the gesture rests (software WebGL takes about a second for a million points). */
+const SLOW_DRAW_MS = 50;
+/** How long a gesture must rest before the points are drawn again in that mode. */
+const SETTLE_MS = 120;
 const SEARCH_MS = 250;
 /** A renderer on a new canvas: WebGL2 when the browser has it, else Canvas 2D. */
 function createRenderer(restored: () => void): Renderer {
@@ -131,6 +136,12 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
   let hoverTimer: ReturnType<typeof setTimeout> | undefined;
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
   let frame = 0;
+  /** The points must be drawn again (not only the overlay). */
+  let pointsDirty = true;
+  /** The view the points were last drawn in; while it differs, the picture is moved by a CSS transform. */
+  let drawnView: View | null = null;
+  let slowDraws = false;
+  let settleTimer: ReturnType<typeof setTimeout> | undefined;
 
   const ensureGrid = () => {
     grid ??= GridIndex.build(points.xy);
@@ -154,15 +165,43 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     fitted = size.width > 0 && size.height > 0 && points.n > 0;
   }
 
-  function schedule(): void {
+  /** Draw at the next frame: the points too unless `points` is false (the overlay alone changed). */
+  function schedule(points = true): void {
+    if (points) pointsDirty = true;
     if (frame) return;
     frame = requestAnimationFrame(draw);
+  }
+
+  /** The view moved (pan, zoom): redraw, or when full draws are slow, move the last picture until it rests. */
+  function moved(): void {
+    userMoved = true;
+    if (!slowDraws || !drawnView) {
+      schedule();
+      return;
+    }
+    schedule(false);
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => schedule(), SETTLE_MS);
+  }
+
+  function drawPoints(): void {
+    pointsDirty = false;
+    clearTimeout(settleTimer);
+    renderer.canvas.style.transform = "";
+    const started = performance.now();
+    renderer.draw(view, { selection: selectedRows.length > 0, search: hasSearch(), ring: fg });
+    drawnView = { ...view };
+    // the next frame comes once this one is painted: how long that took is what a draw costs here
+    requestAnimationFrame(() => {
+      slowDraws = performance.now() - started > SLOW_DRAW_MS && points.n > 50_000;
+    });
   }
 
   function draw(): void {
     frame = 0;
     if (size.width <= 0 || size.height <= 0) return;
-    renderer.draw(view, { selection: selectedRows.length > 0, search: hasSearch(), ring: fg });
+    if (pointsDirty || !drawnView) drawPoints();
+    else renderer.canvas.style.transform = pictureMove(drawnView, view);
     const xyOf = (row: number) => ({
       x: points.xy[2 * row] as number,
       y: points.xy[2 * row + 1] as number,
@@ -328,7 +367,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     }
     root.dataset.lines = String(lines.length);
     fillCard(card, found, () => save("focus", -1));
-    schedule();
+    schedule(false);
   }
 
   function onFocus(): void {
@@ -341,7 +380,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
       lines = [];
       root.dataset.lines = "0";
       card.hidden = true;
-      schedule();
+      schedule(false);
       return;
     }
     const known = info.cached(point);
@@ -363,7 +402,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     if (row !== hoverRow) {
       hoverRow = row;
       root.dataset.hover = row >= 0 ? String(points.point[row]) : "";
-      schedule();
+      schedule(false);
       clearTimeout(hoverTimer);
       if (row < 0) tooltip.hidden = true;
       else showTooltip(row);
@@ -400,13 +439,13 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     if (hoverRow >= 0) {
       hoverRow = -1;
       root.dataset.hover = "";
-      schedule();
+      schedule(false);
     }
   }
 
   // ---- pointer
   const local2 = (event: MouseEvent): [number, number] => {
-    const box = renderer.canvas.getBoundingClientRect();
+    const box = overlayCanvas.getBoundingClientRect(); // never moved: the points' canvas is, during a gesture
     return [event.clientX - box.left, event.clientY - box.top];
   };
 
@@ -461,9 +500,8 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     const step = moveGesture(gesture, sx, sy);
     if (step) {
       view = panBy(view, step[0], step[1]);
-      userMoved = true;
-    }
-    if (gesture.moved || wasMoved) schedule();
+      moved();
+    } else if (gesture.moved || wasMoved) schedule(false); // a lasso or box being drawn: the overlay only
   };
   const onUp = (event: PointerEvent) => {
     if (!event.isPrimary) return;
@@ -472,7 +510,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     gesture = null;
     const [sx, sy] = local2(event);
     finish(endGesture(g, sx, sy));
-    schedule();
+    schedule(g.kind === "pan" && g.moved); // a pan ends with the points drawn where they now are
   };
   const onCancel = () => {
     gesture = null;
@@ -485,9 +523,8 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     const unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? size.height : 1;
     const factor = Math.exp(-event.deltaY * unit * 0.0015);
     view = zoomAt(view, sx, sy, factor, fitScale / 8, fitScale * 20_000);
-    userMoved = true;
     hideHover();
-    schedule();
+    moved();
   };
   const onLeave = () => {
     if (!gesture) hideHover();
@@ -518,7 +555,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
   function clearAll(): void {
     if (gesture) {
       gesture = null;
-      schedule();
+      schedule(false);
       return;
     }
     if (selectedRows.length) selectRows([]);
@@ -655,6 +692,7 @@ function render({ model, el, experimental }: RenderProps<Model>): () => void {
     themed.disconnect();
     clearTimeout(hoverTimer);
     clearTimeout(searchTimer);
+    clearTimeout(settleTimer);
     if (frame) cancelAnimationFrame(frame);
     renderer.destroy();
   };

@@ -20,16 +20,30 @@ export interface PointInfo {
 
 type Bytes = DataView | ArrayBuffer | Uint8Array | null | undefined;
 
+/** Texts by row, each decoded when first asked for: a page may carry a million, and only hover cards and the
+ * search read them (decoding them all up front held the first picture back by a second). */
+export interface Texts {
+  readonly length: number;
+  at(row: number): string | null;
+}
+
+/** An array of texts as {@link Texts}. */
+export function textsOf(array: ArrayLike<string | null>): Texts {
+  return { length: array.length, at: (row) => array[row] ?? null };
+}
+
 /** The rows of `texts` containing `query` (case-insensitive); none for a blank query. `lower` caches the lowered
  * texts between searches. */
-export function searchTexts(texts: ArrayLike<string | null>, query: string, lower?: string[]): Int32Array {
+export function searchTexts(texts: Texts | ArrayLike<string | null>, query: string, lower?: string[]): Int32Array {
   const q = query.trim().toLowerCase();
   if (!q) return new Int32Array(0);
+  const source =
+    "at" in texts && typeof texts.at === "function" ? (texts as Texts) : textsOf(texts as ArrayLike<string | null>);
   const out: number[] = [];
-  for (let i = 0; i < texts.length; i++) {
+  for (let i = 0; i < source.length; i++) {
     let text = lower?.[i];
     if (text === undefined) {
-      text = (texts[i] ?? "").toLowerCase();
+      text = (source.at(i) ?? "").toLowerCase();
       if (lower) lower[i] = text;
     }
     if (text.includes(q)) out.push(i);
@@ -68,7 +82,7 @@ function adjacency(src: ArrayLike<number>, dst: ArrayLike<number>, points: numbe
 }
 
 export class LocalData {
-  private readonly texts: ArrayLike<string | null>;
+  private readonly texts: Texts;
   private readonly lower: string[] = [];
   private readonly src: ArrayLike<number> = [];
   private readonly dst: ArrayLike<number> = [];
@@ -84,7 +98,8 @@ export class LocalData {
     links: Bytes,
   ) {
     const table = decodeArrow(texts ?? null);
-    this.texts = table ? column<string | null>(table, "text") : [];
+    const text = table?.getChild("text");
+    this.texts = text ? { length: text.length, at: (row) => (text.at(row) as string | null) ?? null } : textsOf([]);
     const linkTable = decodeArrow(links ?? null);
     if (linkTable) {
       this.src = column<number>(linkTable, "src");
@@ -111,7 +126,7 @@ export class LocalData {
   info(point: number): PointInfo {
     const row = this.points.rowOf[point] ?? -1;
     const role = row >= 0 && this.roles ? (this.roles[row] ?? null) : null;
-    const text = row >= 0 ? (this.texts[row] ?? "") : "";
+    const text = row >= 0 ? (this.texts.at(row) ?? "") : "";
     return { point, role, text, meta: {}, neighbours: this.neighbours(point) };
   }
 

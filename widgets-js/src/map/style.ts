@@ -16,7 +16,7 @@ export const MAP_CSS = `
   overflow: hidden; user-select: none; }
 .ll-map .ll-map-area canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; display: block; }
 .ll-map .ll-map-area .ll-map-overlay { pointer-events: none; }
-.ll-map .ll-map-area .ll-map-canvas { touch-action: none; }
+.ll-map .ll-map-area .ll-map-canvas { touch-action: none; transform-origin: 0 0; }
 .ll-map .ll-map-area[data-mode=pan] .ll-map-canvas { cursor: grab; }
 .ll-map .ll-map-area[data-mode=pan] .ll-map-canvas:active { cursor: grabbing; }
 .ll-map .ll-map-area[data-mode=lasso] .ll-map-canvas, .ll-map .ll-map-area[data-mode=box] .ll-map-canvas {

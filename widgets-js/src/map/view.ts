@@ -91,3 +91,13 @@ export function visibleBounds(view: View): Bounds {
 export function viewAttribute(view: View): string {
   return `${view.cx},${view.cy},${view.scale}`;
 }
+
+/** The CSS transform that moves a picture drawn in view `drawn` to where view `now` puts it (a pan and a zoom are
+ * a translation and a uniform scale), about the canvas's top-left corner; "" when the views are the same. */
+export function pictureMove(drawn: View, now: View): string {
+  if (drawn.cx === now.cx && drawn.cy === now.cy && drawn.scale === now.scale) return "";
+  const k = now.scale / drawn.scale;
+  const bx = (now.width / 2) * (1 - k) + (drawn.cx - now.cx) * now.scale;
+  const by = (now.height / 2) * (1 - k) - (drawn.cy - now.cy) * now.scale;
+  return `translate(${bx}px, ${by}px) scale(${k})`;
+}
