@@ -333,3 +333,18 @@ def test_vectors_with_nan_or_infinity_are_left_out_with_a_warning_and_links_renu
     assert (points.links.src.tolist(), points.links.dst.tolist()) == ([1], [4])  # query 2 -> chunk 3 survives
     assert points.links.score.tolist() == pytest.approx([0.7])
     assert first_layout(points.vectors).shape == (5, 2)
+
+
+def test_clusters_of_a_large_map_fit_on_a_sample_and_agree_with_fitting_all() -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    from llmlens.analysis.embedding_diagnostics import cluster_labels
+
+    vectors = _blobs(3_000, dim=16, seed=3)
+    points = from_frames(vectors, np.zeros((0, 16), np.float32))
+    everything = cluster_labels(points, min_cluster_size=30)
+    sampled = cluster_labels(points, min_cluster_size=30, fit_rows=1_000)
+    assert sampled.max() >= 1 and (sampled >= 0).mean() > 0.9
+    kept = (everything >= 0) & (sampled >= 0)
+    assert adjusted_rand_score(everything[kept], sampled[kept]) > 0.9
+    np.testing.assert_array_equal(sampled, cluster_labels(points, min_cluster_size=30, fit_rows=1_000))  # seeded

@@ -194,6 +194,10 @@ def dead_corpus(points: MapPoints, links: Any = None, *, nearest_query: bool = T
     return out
 
 
+CLUSTER_FIT_ROWS = 20_000
+"""Above this many points, :func:`cluster_labels` fits HDBSCAN on a sample of this size."""
+
+
 def cluster_labels(
     points: MapPoints,
     coords: npt.ArrayLike | None = None,
@@ -201,13 +205,35 @@ def cluster_labels(
     min_cluster_size: int | None = None,
     dims: int = 10,
     seed: int = 0,
+    fit_rows: int | None = None,
 ) -> npt.NDArray[np.int64]:
     """HDBSCAN label of each point (-1: noise), on ``coords`` (e.g. a 2-D layout) or, by default, on the unit
-    vectors reduced to ``dims`` principal axes. ``min_cluster_size`` defaults to n / 250 (between 10 and 500)."""
+    vectors reduced to ``dims`` principal axes. ``min_cluster_size`` defaults to n / 250 (between 10 and 500).
+
+    Above :data:`CLUSTER_FIT_ROWS` points, HDBSCAN runs on a seeded sample of that many (its minimum cluster size
+    scaled to the sample) and every other point takes the label of its nearest sampled point: at 100,000 points
+    this takes seconds where HDBSCAN on all of them took a minute and a half.
+
+    >>> from llmlens.analysis.embedding_points import from_frames
+    >>> rng = np.random.default_rng(0)
+    >>> vectors = np.eye(3)[np.repeat([0, 1, 2], 400)] + rng.normal(0, 0.05, (1200, 3))
+    >>> labels = cluster_labels(from_frames(vectors, np.zeros((0, 3))), fit_rows=300)
+    >>> len(set(labels[:400])), len(set(labels)), bool((labels[:400] != labels[400:800]).all())
+    (1, 3, True)
+    """
     n = len(points)
     size = min_cluster_size or int(np.clip(n // 250, 10, 500))
     space = _reduce(_unit(points.vectors), dims, seed) if coords is None else np.asarray(coords, np.float32)
-    return _hdbscan(space, size)
+    fit_rows = fit_rows or CLUSTER_FIT_ROWS
+    if n <= fit_rows:
+        return _hdbscan(space, size)
+    sample = np.sort(np.random.default_rng(seed).choice(n, fit_rows, replace=False))
+    sampled = _hdbscan(space[sample], max(5, round(size * fit_rows / n)))
+    from sklearn.neighbors import NearestNeighbors
+
+    nearest_sampled = NearestNeighbors(n_neighbors=1).fit(space[sample]).kneighbors(space, return_distance=False)
+    labels: npt.NDArray[np.int64] = sampled[nearest_sampled[:, 0]]
+    return labels
 
 
 def clusters(
