@@ -101,8 +101,13 @@ def point_attributes(points: MapPoints, con: duckdb.DuckDBPyConnection | None = 
 
 def _verdicts(points: MapPoints, verdicts: pd.DataFrame) -> npt.NDArray[Any]:
     """``failed`` / ``passed`` / None a point, from a (trace_id, bad) frame, spread to chunks (:func:`_spread`)."""
-    bad_of = dict(zip(verdicts["trace_id"], verdicts["bad"].astype(bool), strict=True))
-    return _spread(points, np.array([bad_of.get(trace) for trace in points.frame["trace_id"]], dtype=object))
+    return _spread(points, _by_trace(points, verdicts.set_index("trace_id")["bad"].astype(bool)))
+
+
+def _by_trace(points: MapPoints, values: pd.Series) -> npt.NDArray[Any]:
+    """``values`` (indexed by trace id) looked up for each point's trace, vectorised; None where there is none."""
+    found = points.frame["trace_id"].astype(object).map(values[~values.index.duplicated()])
+    return found.astype(object).where(found.notna(), None).to_numpy(object)
 
 
 def _given_verdicts(points: MapPoints, column: pd.Series) -> npt.NDArray[Any]:
@@ -122,7 +127,9 @@ def _given_verdicts(points: MapPoints, column: pd.Series) -> npt.NDArray[Any]:
 def _spread(points: MapPoints, bad: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Words for per-point verdicts (True bad, False good, None unjudged); a chunk without one of its own takes
     those of the queries that retrieved it (failed when one of them failed)."""
-    state = np.array([None if b is None else ("failed" if b else "passed") for b in bad], dtype=object)
+    judged = np.array([b is not None for b in bad], dtype=bool)
+    state = np.full(len(bad), None, dtype=object)
+    state[judged] = np.where(bad[judged].astype(bool), "failed", "passed")
     if len(points.links):
         fed = pd.DataFrame({"dst": points.links.dst, "bad": bad[points.links.src]}).dropna()
         fed = fed[pd.isna(bad[fed["dst"].to_numpy()])]
@@ -134,14 +141,12 @@ def _spread(points: MapPoints, bad: npt.NDArray[Any]) -> npt.NDArray[Any]:
 def _trace_models(con: duckdb.DuckDBPyConnection, points: MapPoints) -> npt.NDArray[Any]:
     """The model of each point's trace (the LLM that answered the query); None for chunks."""
     traces = list(pd.unique(points.frame["trace_id"].dropna()))
-    models = dict(
-        con.execute(
-            "SELECT trace_id, model FROM traces SEMI JOIN unnest($1) t(id) ON trace_id = id", [traces]
-        ).fetchall()
-        if traces
-        else []
-    )
-    return np.array([models.get(trace) for trace in points.frame["trace_id"]], dtype=object)
+    if not traces:
+        return np.full(len(points), None, dtype=object)
+    models = con.execute(
+        "SELECT trace_id, model FROM traces SEMI JOIN unnest($1) t(id) ON trace_id = id", [traces]
+    ).df()
+    return _by_trace(points, models.set_index("trace_id")["model"])
 
 
 def coloring(points: MapPoints, attributes: pd.DataFrame, by: str) -> Coloring:
@@ -191,7 +196,7 @@ def trace_values(con: duckdb.DuckDBPyConnection, points: MapPoints, by: str) -> 
     >>> lens = llmlens.demo.open()
     >>> values = trace_values(lens.con, map_points(lens.con, vectors=False), "attributes.app.intent")
     >>> sorted(set(values[:2000]))[:3]
-    ['account', 'billing', 'data']
+    ['billing', 'export', 'gdpr']
     """
     from llmlens.analysis.sampling import strata_query
 
@@ -206,7 +211,7 @@ def trace_values(con: duckdb.DuckDBPyConnection, points: MapPoints, by: str) -> 
         if traces
         else []
     )
-    return np.array([found.get(trace) for trace in points.frame["trace_id"]], dtype=object)
+    return _by_trace(points, pd.Series(found, dtype=object))
 
 
 def _scale(values: npt.NDArray[np.float64], name: str) -> Coloring:
