@@ -339,3 +339,12 @@ def test_the_map_magic_opens_the_current_stores_map(shell: Any, demo_path: Path)
         assert m.diagnostics["gaps"].shape[0] > 0
     finally:
         shell.run_line_magic("lens", "close")
+
+
+def test_colour_by_cluster_asked_before_the_clusters_exist_follows_when_they_do(demo_path: Path) -> None:
+    with llmlens.open(demo_path, read_only=True) as lens:
+        m = lens.map(layout="pca", color_by="cluster")
+        m.wait(300)
+        assert m.color_by == "cluster" and any(item["label"].startswith("cluster ") for item in m._legend)
+        with pytest.raises(LensError, match="needs the diagnostics"):
+            lens.map(layout="pca", diagnostics=False, color_by="cluster")

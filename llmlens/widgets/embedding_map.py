@@ -136,6 +136,7 @@ class EmbeddingMap(Widget):
         self.points = points
         self._con = con
         self._vector_loader = load_vectors
+        self._diagnose = diagnostics
         self._seed, self._n_neighbors, self._min_dist = seed, n_neighbors, min_dist
         self._key = key or layout_key(points.ids, points.vectors, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
         self._attributes = point_attributes(points, con)
@@ -277,6 +278,10 @@ class EmbeddingMap(Widget):
     @traitlets.observe("color_by")
     def _recolor(self, change: dict[str, Any]) -> None:
         by = change["new"]
+        if by == "cluster" and "cluster" not in self._attributes:
+            if not self._diagnose:
+                raise LensError("colouring by cluster needs the diagnostics: make the map with diagnostics=True")
+            by = "role"  # until the clusters are found: the diagnostics colour by them then
         known = by in COLOR_OPTIONS or by in self._attributes or by in self.points.frame
         if not known and self._con is not None:  # a column of traces or attributes.<key>, read once
             self._attributes[by] = trace_values(self._con, self.points, by)
@@ -431,6 +436,8 @@ class EmbeddingMap(Widget):
         self._diagnostics = _panel(self._found, windows)
         summary = f"{len(found)} clusters, {len(gaps)} queries in coverage gaps, {len(dead):,} chunks never retrieved"
         self._report("; ".join(part for part in (self._done, summary) if part), None)
+        if self.color_by == "cluster":
+            self._recolor({"new": "cluster"})
 
 
 def _frame_verdicts(points: MapPoints, attributes: pd.DataFrame) -> pd.DataFrame:
