@@ -81,7 +81,8 @@ export function fillDiagnostics(el: HTMLElement, d: Diagnostics, act: Diagnostic
         h(
           "span",
           { class: "ll-muted" },
-          `#${cluster.code} · ${formatCount(cluster.size ?? 0)}${percent(cluster.failure_rate)} `,
+          // code k is cluster k - 1, as the legend and .diagnostics name it (code 0: noise)
+          `cluster ${cluster.code - 1} · ${formatCount(cluster.size ?? 0)}${percent(cluster.failure_rate)} `,
         ),
         terms,
       );
