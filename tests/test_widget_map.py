@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,7 +251,10 @@ def test_umap_replaces_the_pca_picture_in_the_background_and_is_cached(tmp_path:
         first = lens.map("model = 'gpt-4o'", diagnostics=False)
         assert first.layout_method == "pca"
         pca = first.xy
+        messages: list[str] = []
+        first.observe(lambda change: messages.append(change["new"]["message"]), names="_status")
         first.wait(600)
+        assert any(re.fullmatch(r"UMAP: \w+ · \d+ s", message) for message in messages), messages
         assert first.layout_method == "umap" and first._status["progress"] is None
         assert not np.allclose(first.xy, pca)
         again = lens.map("model = 'gpt-4o'", diagnostics=False)

@@ -64,8 +64,8 @@ LAYOUTS = ("umap", "pca")
 PANEL_ITEMS = 30
 """Gaps and clusters listed in the widget's diagnostics panel (all of them are in :attr:`EmbeddingMap.diagnostics`)."""
 
-PROGRESS_EVERY_S = 0.25
-"""The layout's progress reaches the browser at most this often."""
+TICK_S = 1.0
+"""While UMAP runs, the status line's seconds are brought up to date this often."""
 
 
 class EmbeddingMap(Widget):
@@ -382,25 +382,37 @@ class EmbeddingMap(Widget):
             self.wait()
 
     def _compute_layout(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
-        last = [0.0]
-
-        def progress(stage: str, fraction: float) -> None:
-            now = time.monotonic()
-            if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1:
-                last[0] = now
-                self._report(f"UMAP: {stage}", min(fraction, 0.99))
-
-        self._report("UMAP: starting", 0.0)
         started = time.perf_counter()
-        xy = umap_layout(
-            self.points.vectors,
-            self._seed,
-            self._n_neighbors,
-            self._min_dist,
-            keep=self.points.keep,
-            init=self._xy,
-            progress=progress,
-        )
+        stage: list[Any] = ["starting", 0.0]
+        done = threading.Event()
+
+        def report() -> None:
+            self._report(f"UMAP: {stage[0]} · {time.perf_counter() - started:.0f} s", stage[1])
+
+        def progress(name: str, fraction: float) -> None:
+            stage[:] = [name, min(fraction, 0.99)]
+            report()
+
+        def tick() -> None:  # umap-learn reports nothing during its fit: the seconds show it is alive
+            while not done.wait(TICK_S):
+                report()
+
+        report()
+        ticker = threading.Thread(target=tick, name="llmlens-map-progress", daemon=True)
+        ticker.start()
+        try:
+            xy = umap_layout(
+                self.points.vectors,
+                self._seed,
+                self._n_neighbors,
+                self._min_dist,
+                keep=self.points.keep,
+                init=self._xy,
+                progress=progress,
+            )
+        finally:
+            done.set()
+            ticker.join()
         seconds = time.perf_counter() - started
         self._done = f"UMAP in {seconds:.1f} s"
         self._show(xy, "umap", message=self._done)
