@@ -352,3 +352,19 @@ def test_colour_by_cluster_asked_before_the_clusters_exist_follows_when_they_do(
         assert m.color_by == "cluster" and any(item["label"].startswith("cluster ") for item in m._legend)
         with pytest.raises(LensError, match="needs the diagnostics"):
             lens.map(layout="pca", diagnostics=False, color_by="cluster")
+
+
+def test_a_map_with_a_broken_vector_leaves_it_out_and_still_reopens_from_its_cache(tmp_path: Path) -> None:
+    with llmlens.open(tmp_path / "nan.duckdb") as lens:
+        lens.con.execute(
+            "INSERT INTO embeddings (role, text, vector, document_id) SELECT 'chunk', 'chunk ' || i, list_transform("
+            "range(8), lambda x: CASE WHEN i = 7 THEN 'nan'::FLOAT ELSE (hash(i, x) % 1000)::FLOAT END), 'd' || i "
+            "FROM range(300) t(i)"
+        )
+        with pytest.warns(UserWarning, match="1 embedding"):
+            first = lens.map(diagnostics=False, background=False)
+        assert first.n_points == 299 and first.layout_method == "umap"
+        with pytest.warns(UserWarning, match="1 embedding"):
+            again = lens.map(diagnostics=False)
+        assert again.layout_method == "cached umap" and again.n_points == 299
+        np.testing.assert_array_equal(again.xy, first.xy)

@@ -119,7 +119,7 @@ class EmbeddingMap(Widget):
         *,
         con: duckdb.DuckDBPyConnection | None = None,
         key: LayoutKey | None = None,
-        load_vectors: Callable[[duckdb.DuckDBPyConnection], npt.NDArray[np.float32]] | None = None,
+        load_vectors: Callable[[duckdb.DuckDBPyConnection], MapPoints] | None = None,
         xy: npt.ArrayLike | None = None,
         layout: str = "umap",
         seed: int = 0,
@@ -139,16 +139,23 @@ class EmbeddingMap(Widget):
         self._diagnose = diagnostics
         self._seed, self._n_neighbors, self._min_dist = seed, n_neighbors, min_dist
         self._key = key or layout_key(points.ids, points.vectors, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
-        self._attributes = point_attributes(points, con)
+        cached = None
+        if xy is None and con is not None and layout == "umap":
+            cached = cached_layout(con, self._key, points.ids)
+        if xy is None and cached is None:
+            self._load_vectors(con)  # the PCA picture needs them
+            if con is not None and layout == "umap" and len(self.points) != len(points):
+                cached = cached_layout(con, self._key, self.points.ids)  # cached without the points left out
+        self._attributes = point_attributes(self.points, con)
         self._found: dict[str, pd.DataFrame] = {}
         self._syncing = False
         self._worker: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._done = ""
         super().__init__(
-            title=title or f"{len(points):,} points",
+            title=title or f"{len(self.points):,} points",
             _color_options=[option for option in COLOR_OPTIONS if option != "cluster"],
-            _roles=points.role_codes.tobytes(),
+            _roles=self.points.role_codes.tobytes(),
             color_by=color_by,
             size_by=size_by,
         )
@@ -156,13 +163,10 @@ class EmbeddingMap(Widget):
             self._recolor({"new": color_by})
         if xy is not None:
             self._show(np.asarray(xy, np.float32), "given")
+        elif cached is not None:
+            self._show(cached, "cached umap")
         else:
-            cached = cached_layout(con, self._key, points.ids) if con is not None and layout == "umap" else None
-            if cached is not None:
-                self._show(cached, "cached umap")
-            else:
-                self._load_vectors(con)
-                self._show(first_layout(self.points.vectors, seed=seed), "pca")
+            self._show(first_layout(self.points.vectors, seed=seed), "pca")
         umap = self.layout_method == "pca" and layout == "umap"
         if umap or diagnostics:
             self._start(umap=umap, diagnostics=diagnostics, background=background)
@@ -198,7 +202,7 @@ class EmbeddingMap(Widget):
             points,
             con=con,
             key=key,
-            load_vectors=lambda cursor: map_points(cursor, where, model=model).vectors,
+            load_vectors=lambda cursor: map_points(cursor, where, model=model),
             **options,
         )
 
@@ -421,11 +425,16 @@ class EmbeddingMap(Widget):
                 store_layout(cursor, self._key, self.points.ids, xy, seconds=seconds)
 
     def _load_vectors(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Read the vectors a map opened from its cached layout left in the store (diagnostics and layouts need
-        them)."""
+        """Read the vectors a map opened without them left in the store (diagnostics and layouts need them).
+        Before the map is shown, the point set read with them replaces it whole: vectors with NaN or infinities
+        leave their points out."""
         if self.points.vectors.shape[1] or not len(self.points) or self._vector_loader is None or con is None:
             return
-        self.points = dataclasses.replace(self.points, vectors=self._vector_loader(con))
+        loaded = self._vector_loader(con)
+        same = len(loaded) == len(self.points) and np.array_equal(loaded.ids, self.points.ids)
+        if not same and hasattr(self, "_xy"):
+            raise LensError("the store's embeddings changed since the map was opened: open the map again")
+        self.points = dataclasses.replace(self.points, vectors=loaded.vectors) if same else loaded
 
     def _compute_diagnostics(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
         self._load_vectors(cursor)
