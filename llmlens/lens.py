@@ -260,7 +260,7 @@ class Lens:
         >>> import llmlens.demo
         >>> m = llmlens.demo.open().map(layout="pca", background=False)
         >>> m.n_points, sorted(m.diagnostics)
-        (7000, ['clusters', 'dead', 'failure_density', 'gaps'])
+        (7000, ['clusters', 'dead', 'drift', 'failure_density', 'gaps'])
         """
         from llmlens.widgets import EmbeddingMap
 

@@ -251,7 +251,9 @@ class EmbeddingMap(Widget):
 
     @property
     def diagnostics(self) -> dict[str, pd.DataFrame]:
-        """The diagnostics as DataFrames (``gaps``, ``dead``, ``clusters``, ``failure_density``; see
+        """The diagnostics as DataFrames (``gaps``, ``dead``, ``clusters``, ``failure_density`` and, when the queries
+        have times, ``drift`` between the two recent windows of :func:`~llmlens.analysis.embedding_map.
+        recent_windows`; see
         :mod:`llmlens.analysis.embedding_diagnostics`), waiting for the background work to finish; empty for a
         map made with ``diagnostics=False``."""
         self.wait()
