@@ -1,6 +1,7 @@
 // Where a point's info comes from: the kernel's `point_info` command (answers cached), or, in an exported page,
 // the page's own texts, roles and links.
 import type { Experimental } from "@anywidget/types";
+import { invokeWithin } from "../lib/rpc";
 import type { LocalData, PointInfo } from "./local";
 
 const TIMEOUT_MS = 20_000;
@@ -57,23 +58,7 @@ export class InfoSource {
     return info;
   }
 
-  private async invoke(point: number): Promise<[unknown, DataView[]]> {
-    const experimental = this.experimental as Experimental;
-    const abort = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        abort.abort();
-        reject(new Error("point_info: no answer from the kernel"));
-      }, TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([
-        experimental.invoke<unknown>("point_info", { point }, { signal: abort.signal }),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private invoke(point: number): Promise<[unknown, DataView[]]> {
+    return invokeWithin<unknown>(this.experimental as Experimental, "point_info", { point }, TIMEOUT_MS);
   }
 }

@@ -1,6 +1,7 @@
 // Where a span's detail comes from: the `_details` trait of an exported page, else the kernel's `span_detail`
 // command (answers cached per trace); and the full text of a cut value (`attribute_value`, kernel only).
 import type { Experimental } from "@anywidget/types";
+import { invokeWithin } from "../../lib/rpc";
 import { base64View, type Detail } from "./data";
 import type { Path } from "./values";
 
@@ -73,20 +74,7 @@ export class DetailSource {
     return typeof value === "string" ? value : JSON.stringify(value, null, 1);
   }
 
-  private async invoke<T>(name: string, msg: unknown): Promise<[T, DataView[]]> {
-    const experimental = this.experimental as Experimental;
-    const abort = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        abort.abort();
-        reject(new Error(`${name}: no answer from the kernel`));
-      }, TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([experimental.invoke<T>(name, msg, { signal: abort.signal }), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private invoke<T>(name: string, msg: unknown): Promise<[T, DataView[]]> {
+    return invokeWithin<T>(this.experimental as Experimental, name, msg, TIMEOUT_MS);
   }
 }
