@@ -1,7 +1,16 @@
 // The Canvas 2D scatter renderer, for browsers without WebGL2: the same API, slower (every pan redraws every point
 // on the CPU), drawn in layers so that selected points and search matches stay on top.
 import { sizeOf } from "./data";
-import { baseAlpha, CHOSEN, DIM_ALPHA, type DrawOptions, layerOf, MATCHED, type Renderer } from "./renderer";
+import {
+  baseAlpha,
+  CHOSEN,
+  DIM_ALPHA,
+  type DrawOptions,
+  layerOf,
+  MATCHED,
+  type Renderer,
+  sizeCanvas,
+} from "./renderer";
 import type { Span } from "./state";
 import type { View } from "./view";
 
@@ -51,10 +60,7 @@ export class CanvasRenderer implements Renderer {
 
   resize(width: number, height: number, dpr: number): void {
     this.dpr = dpr;
-    const w = Math.max(1, Math.round(width * dpr));
-    const h = Math.max(1, Math.round(height * dpr));
-    if (this.canvas.width !== w) this.canvas.width = w;
-    if (this.canvas.height !== h) this.canvas.height = h;
+    sizeCanvas(this.canvas, width, height, dpr);
   }
 
   draw(view: View, options: DrawOptions): void {

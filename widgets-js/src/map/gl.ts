@@ -1,6 +1,6 @@
 // The WebGL2 scatter renderer: one gl.POINTS draw of every point. Positions, colour codes, sizes and state live in
 // GPU buffers; pan and zoom change only uniforms; the palette is a 256 x 1 texture read with texelFetch.
-import { baseAlpha, DIM_ALPHA, type DrawOptions, type Renderer } from "./renderer";
+import { baseAlpha, DIM_ALPHA, type DrawOptions, type Renderer, sizeCanvas } from "./renderer";
 import type { Span } from "./state";
 import type { View } from "./view";
 
@@ -255,10 +255,7 @@ export class GLRenderer implements Renderer {
 
   resize(width: number, height: number, dpr: number): void {
     this.dpr = dpr;
-    const w = Math.max(1, Math.round(width * dpr));
-    const h = Math.max(1, Math.round(height * dpr));
-    if (this.canvas.width !== w) this.canvas.width = w;
-    if (this.canvas.height !== h) this.canvas.height = h;
+    sizeCanvas(this.canvas, width, height, dpr);
   }
 
   draw(view: View, options: DrawOptions): void {

@@ -1,7 +1,7 @@
 // What is drawn over the points on a 2D canvas: the hovered and focused points' rings, the focused point's
 // retrieval lines (their labels are DOM elements, text only), and the lasso or box being drawn.
 import { h } from "../lib/dom";
-import type { RGB } from "./renderer";
+import { type RGB, sizeCanvas } from "./renderer";
 import { toScreen, type View } from "./view";
 
 /** Label boxes: their height and their distance right of the line's end, in CSS px. */
@@ -68,10 +68,7 @@ export class Overlay {
   }
 
   resize(width: number, height: number, dpr: number): void {
-    const w = Math.max(1, Math.round(width * dpr));
-    const h = Math.max(1, Math.round(height * dpr));
-    if (this.canvas.width !== w) this.canvas.width = w;
-    if (this.canvas.height !== h) this.canvas.height = h;
+    sizeCanvas(this.canvas, width, height, dpr);
   }
 
   draw(view: View, scene: Scene, dpr: number, fg: RGB, accent: RGB): void {

@@ -53,3 +53,11 @@ export function baseAlpha(n: number): number {
 }
 
 export const DIM_ALPHA = 0.2;
+
+/** Give `canvas` a backing store of `width` x `height` CSS pixels at `dpr` device pixels each (1 at least). */
+export function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: number, dpr: number): void {
+  const w = Math.max(1, Math.round(width * dpr));
+  const h = Math.max(1, Math.round(height * dpr));
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+}
