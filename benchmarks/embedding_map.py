@@ -31,7 +31,6 @@ import pyarrow as pa
 import llmlens
 from llmlens.analysis.embedding_layout import (
     _neighbours,
-    arrow_ipc_bytes,
     browser_table,
     cached_layout,
     first_layout,
@@ -40,6 +39,7 @@ from llmlens.analysis.embedding_layout import (
     umap_layout,
 )
 from llmlens.analysis.embedding_points import map_points
+from llmlens.widgets.token_data import ipc_bytes
 
 TOPICS = 60
 SUBTOPICS = 20
@@ -140,7 +140,7 @@ def reopen_cached(
         key_again, point_ids, roles = store_layout_key(again.con, seed=0, n_neighbors=15, min_dist=0.1)
         cached = cached_layout(again.con, key_again, point_ids)
         assert cached is not None, "the cached layout was not found"
-        payload = arrow_ipc_bytes(browser_table(cached, roles))
+        payload = ipc_bytes(browser_table(cached, roles))
     reopen = time.perf_counter() - started
     assert np.array_equal(cached, xy)
     return reopen, payload
@@ -152,7 +152,7 @@ def first_picture(lens: llmlens.Lens) -> tuple[Any, np.ndarray[Any, Any], bytes]
     points = map_points(lens.con)
     loaded = time.perf_counter()
     xy0 = first_layout(points.vectors)
-    payload0 = arrow_ipc_bytes(browser_table(xy0, points.role_codes))
+    payload0 = ipc_bytes(browser_table(xy0, points.role_codes))
     first = time.perf_counter()
     counts = np.bincount(points.role_codes, minlength=3)
     print(f"points: {counts[0]:,} queries, {counts[1]:,} retrieved chunks, {counts[2]:,} never retrieved; "

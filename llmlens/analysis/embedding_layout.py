@@ -548,11 +548,3 @@ def browser_table(xy: npt.ArrayLike, categories: npt.ArrayLike | None = None) ->
     if categories is not None:
         columns["category"] = pa.array(np.asarray(categories, np.uint8))
     return pa.table(columns)
-
-
-def arrow_ipc_bytes(table: pa.Table) -> bytes:
-    """``table`` as an Arrow IPC stream (what travels to the browser as a binary buffer)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())

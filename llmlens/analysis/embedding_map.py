@@ -34,7 +34,6 @@ from llmlens.analysis.embedding_diagnostics import (
 )
 from llmlens.analysis.embedding_layout import (
     LayoutKey,
-    arrow_ipc_bytes,
     browser_table,
     cached_layout,
     cached_layout_ids,
@@ -62,7 +61,6 @@ __all__ = [
     "LayoutKey",
     "Links",
     "MapPoints",
-    "arrow_ipc_bytes",
     "browser_table",
     "cached_layout",
     "cached_layout_ids",

@@ -22,7 +22,6 @@ import traitlets
 from llmlens.analysis.embedding_map import (
     LayoutKey,
     MapPoints,
-    arrow_ipc_bytes,
     browser_table,
     cached_layout,
     cached_layout_ids,
@@ -56,6 +55,7 @@ from llmlens.widgets.map_data import (
     texts_ipc,
     trace_values,
 )
+from llmlens.widgets.token_data import ipc_bytes
 
 LAYOUTS = ("umap", "pca")
 """``umap``: the PCA picture at once, replaced by UMAP (computed in the background, or read from the cache);
@@ -275,7 +275,7 @@ class EmbeddingMap(Widget):
         if xy.shape != (len(self.points), 2):
             raise LensError(f"xy must have shape ({len(self.points)}, 2), not {xy.shape}")
         self._xy = np.ascontiguousarray(xy, np.float32)
-        self._points = arrow_ipc_bytes(browser_table(self._xy))
+        self._points = ipc_bytes(browser_table(self._xy))
         self._status = {"layout": method, "progress": progress, "message": message}
 
     def _report(self, message: str, progress: float | None) -> None:

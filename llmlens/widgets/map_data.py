@@ -17,7 +17,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from llmlens.analysis.embedding_map import ROLES, MapPoints, arrow_ipc_bytes, trace_verdicts
+from llmlens.analysis.embedding_map import ROLES, MapPoints, trace_verdicts
+from llmlens.widgets.token_data import ipc_bytes
 
 ROLE_COLORS = ("#e8710a", "#1a73e8", "#9aa0a6")
 """Query, retrieved chunk, never-retrieved chunk."""
@@ -370,13 +371,13 @@ def texts_ipc(points: MapPoints) -> bytes:
     shows on hover and searches, having no kernel to ask."""
     texts = points.frame["text"].astype("string").fillna("")
     cut = texts.where(texts.str.len() <= TEXT_CHARS, texts.str.slice(0, TEXT_CHARS - 1) + "…")
-    return arrow_ipc_bytes(pa.table({"text": pa.array(cut.to_numpy(object), pa.string())}))
+    return ipc_bytes(pa.table({"text": pa.array(cut.to_numpy(object), pa.string())}))
 
 
 def links_ipc(points: MapPoints) -> bytes:
     """The retrieval links as Arrow IPC (src, dst int32; score float32; rank int16), for an exported page."""
     links = points.links
-    return arrow_ipc_bytes(
+    return ipc_bytes(
         pa.table(
             {
                 "src": pa.array(links.src, pa.int32()),
