@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmlens.widgets import EmbeddingMap
 from tests.browser import CHROMIUM, FLAGS
+from tests.map_page import inside, map_view, to_page
 
 TARGET_MS = 33
 BASELINE_POINTS = 10_000
@@ -221,32 +222,6 @@ def frame_stats(recorded: dict[str, list[float]]) -> dict[str, float]:
     }
 
 
-def _view(page: Any) -> tuple[float, float, float, dict[str, float]]:
-    """The map's view (centre x, centre y, scale) and the canvas's box on the page."""
-    root = page.locator(".ll-map")
-    cx, cy, scale = (float(v) for v in root.get_attribute("data-view").split(","))
-    box = root.locator("canvas.ll-map-canvas").first.bounding_box()
-    return cx, cy, scale, box
-
-
-def _to_page(xy: npt.NDArray[np.float32], view: tuple[float, float, float, dict[str, float]]) -> npt.NDArray[Any]:
-    cx, cy, scale, box = view
-    x = box["x"] + box["width"] / 2 + (xy[:, 0].astype(np.float64) - cx) * scale
-    y = box["y"] + box["height"] / 2 - (xy[:, 1].astype(np.float64) - cy) * scale
-    return np.column_stack([x, y])
-
-
-def _inside(points: npt.NDArray[Any], polygon: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    """Even-odd point-in-polygon, vectorised over ``points``."""
-    inside = np.zeros(len(points), bool)
-    x, y = points[:, 0], points[:, 1]
-    for (x1, y1), (x2, y2) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
-        crosses = (y1 > y) != (y2 > y)
-        at = x1 + (y - y1) * (x2 - x1) / np.where(y2 == y1, 1e-12, y2 - y1)
-        inside ^= crosses & (x < at)
-    return inside
-
-
 def _polygon(box: dict[str, float]) -> npt.NDArray[Any]:
     """A pentagon over about the left half of the canvas."""
     x, y, w, h = box["x"], box["y"], box["width"], box["height"]
@@ -268,9 +243,9 @@ def _wait_for_change(page: Any, key: str, count: int) -> dict[str, Any]:
 def hover_times(page: Any, m: EmbeddingMap, hovers: int) -> dict[str, float]:
     """Pointer moved onto a point (from off the canvas) to data-hover set and painted: the first (which builds the
     hit-test grid) and the median of ``hovers`` more, each onto another point."""
-    view = _view(page)
-    box = view[3]
-    on_page = _to_page(m.xy, view)
+    view = map_view(page.locator(".ll-map"))
+    box = view.box
+    on_page = to_page(m.xy, view)
     inner = (
         (on_page[:, 0] > box["x"] + 30) & (on_page[:, 0] < box["x"] + box["width"] - 30)
         & (on_page[:, 1] > box["y"] + 30) & (on_page[:, 1] < box["y"] + box["height"] - 30)
@@ -301,9 +276,9 @@ def hover_times(page: Any, m: EmbeddingMap, hovers: int) -> dict[str, float]:
 def lasso_time(page: Any, m: EmbeddingMap) -> dict[str, float]:
     """A shift-drag lasso around about half of the map: pointer release to data-selected set and painted, the
     frames while it was drawn, and the points selected against those inside the polygon."""
-    view = _view(page)
-    polygon = _polygon(view[3])
-    expected = int(_inside(_to_page(m.xy, view), polygon).sum())
+    view = map_view(page.locator(".ll-map"))
+    polygon = _polygon(view.box)
+    expected = int(inside(to_page(m.xy, view), polygon).sum())
     before = page.evaluate("() => window.__bench.selected.length")
     page.keyboard.down("Shift")
     page.mouse.move(*polygon[0])
@@ -327,7 +302,7 @@ def lasso_time(page: Any, m: EmbeddingMap) -> dict[str, float]:
 
 def pan_frames(page: Any, steps: int) -> dict[str, float]:
     """A drag in pan mode along a circle of 120 px radius around the canvas's middle, in ``steps`` mouse moves."""
-    box = _view(page)[3]
+    box = map_view(page.locator(".ll-map")).box
     cx, cy, radius = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, 120.0
     page.mouse.move(cx + radius, cy)
     page.mouse.down()
@@ -341,7 +316,7 @@ def pan_frames(page: Any, steps: int) -> dict[str, float]:
 
 def zoom_frames(page: Any, steps: int) -> dict[str, float]:
     """``steps`` wheel ticks over the canvas's middle: half zooming in (about 1.1x a tick), then back out."""
-    box = _view(page)[3]
+    box = map_view(page.locator(".ll-map")).box
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.evaluate("() => window.__bench.start()")
     for step in range(steps):
@@ -375,7 +350,7 @@ def measure(browser: Any, url: str, m: EmbeddingMap, steps: int, hovers: int) ->
     points = int(root.get_attribute("data-points"))
     assert points == m.n_points, f"the page shows {points} points, not {m.n_points}"
     renderer = root.get_attribute("data-renderer")
-    canvas = _view(page)[3]
+    canvas = map_view(page.locator(".ll-map")).box
     hover = hover_times(page, m, hovers)
     lasso = lasso_time(page, m)
     root.press("Escape")  # clear the selection: pan and zoom run on the plain map

@@ -19,6 +19,7 @@ from llmlens.analysis.embedding_map import first_layout, map_points
 from llmlens.widgets import EmbeddingMap
 from llmlens.widgets.map_data import neighbours
 from tests.browser import Lab, jupyterlab, offline, open_notebook, run_cell
+from tests.map_page import inside, map_view, to_page
 
 pytestmark = pytest.mark.slow
 
@@ -37,31 +38,6 @@ def demo_layout(demo_path: Path) -> tuple[Any, np.ndarray[Any, Any]]:
     with llmlens.open(demo_path, read_only=True) as lens:
         points = map_points(lens.con)
     return points, first_layout(points.vectors)
-
-
-def _view(page: Any, root: Any) -> tuple[float, float, float, dict[str, float]]:
-    """The map's view (centre x, centre y, scale) and the canvas's box on the page."""
-    cx, cy, scale = (float(v) for v in root.get_attribute("data-view").split(","))
-    box = root.locator("canvas.ll-map-canvas").first.bounding_box()
-    return cx, cy, scale, box
-
-
-def _to_page(xy: np.ndarray[Any, Any], view: tuple[float, float, float, dict[str, float]]) -> np.ndarray[Any, Any]:
-    cx, cy, scale, box = view
-    x = box["x"] + box["width"] / 2 + (xy[:, 0] - cx) * scale
-    y = box["y"] + box["height"] / 2 - (xy[:, 1] - cy) * scale
-    return np.column_stack([x, y]).astype(np.float64)
-
-
-def _inside(points: np.ndarray[Any, Any], polygon: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Even-odd point-in-polygon, vectorised over ``points``."""
-    inside = np.zeros(len(points), bool)
-    x, y = points[:, 0], points[:, 1]
-    for (x1, y1), (x2, y2) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
-        crosses = (y1 > y) != (y2 > y)
-        at = x1 + (y - y1) * (x2 - x1) / np.where(y2 == y1, 1e-12, y2 - y1)
-        inside ^= crosses & (x < at)
-    return inside
 
 
 def _lasso(page: Any, polygon: np.ndarray[Any, Any]) -> None:
@@ -113,12 +89,12 @@ def test_a_lasso_on_the_demo_map_reaches_the_kernel_and_a_click_draws_retrieval_
     cell = run_cell(page, 0)
     root = cell.locator(f".ll-map[data-points='{len(points)}'][data-layout='pca']")
     root.wait_for()
-    view = _view(page, root)
-    on_page = _to_page(xy, view)
+    view = map_view(root)
+    on_page = to_page(xy, view)
 
-    polygon = _polygon(view[3])
+    polygon = _polygon(view.box)
     _lasso(page, polygon)
-    expected = np.flatnonzero(_inside(on_page, polygon))
+    expected = np.flatnonzero(inside(on_page, polygon))
     assert len(expected) > 50, "the lasso should catch a good part of the map"
     root.and_(page.locator(f"[data-selected='{len(expected)}']")).wait_for()
     printed = run_cell(page, 1).locator(".jp-OutputArea-output")
@@ -130,9 +106,9 @@ def test_a_lasso_on_the_demo_map_reaches_the_kernel_and_a_click_draws_retrieval_
 
     root.press("Escape")  # keys reach the map while it has focus
     root.and_(page.locator("[data-selected='0']")).wait_for()
-    view = _view(page, root)  # running a cell may have scrolled the page
-    on_page = _to_page(xy, view)
-    query = _isolated_query(points, on_page, view[3])
+    view = map_view(root)  # running a cell may have scrolled the page
+    on_page = to_page(xy, view)
+    query = _isolated_query(points, on_page, view.box)
     page.mouse.click(*on_page[query])
     expected_lines = neighbours(points, query)
     root.and_(page.locator(f"[data-focus='{query}'][data-lines='{len(expected_lines)}']")).wait_for()
@@ -161,17 +137,17 @@ def test_an_exported_map_stays_interactive_offline_and_hostile_text_stays_inert(
     page.goto(out.as_uri())
     root = page.locator(f".ll-map[data-points='{m.n_points}']")
     root.wait_for()
-    view = _view(page, root)
-    on_page = _to_page(m.xy, view)
+    view = map_view(root)
+    on_page = to_page(m.xy, view)
 
     page.mouse.move(*on_page[0])  # hover the hostile query: its text is shown as text
     page.get_by_text(HOSTILE).first.wait_for()
     page.mouse.click(*on_page[0])
     root.and_(page.locator(f"[data-focus='0'][data-lines='{len(neighbours(m.points, 0))}']")).wait_for()
 
-    polygon = _polygon(view[3])
+    polygon = _polygon(view.box)
     _lasso(page, polygon)
-    expected = int(_inside(on_page, polygon).sum())
+    expected = int(inside(on_page, polygon).sum())
     root.and_(page.locator(f"[data-selected='{expected}']")).wait_for()
     assert page.evaluate("() => window.__pwned") is None
     assert attempted == [] and page.errors == []
