@@ -4,8 +4,8 @@
     python benchmarks/load_otlp.py --spans 2000        # smoke size (what the tests run)
 
 Prints (a) bare `read_json` into a table of a DuckDB file (what `lens.load` also does: a store is a file), and
-into an in-memory table for reference, (b) `lens.load`, (c) a plain Python `json.loads` loop, the ratios b/a and
-c/a, and the peak memory of the process that ran `lens.load`.
+into an in-memory table for reference, (b) `lens.load`, each in a new process, with wall and CPU seconds and peak
+memory; (c) a plain Python `json.loads` loop; and the ratios b/a and c/a.
 """
 
 from __future__ import annotations
@@ -67,18 +67,6 @@ def write_spans(path: Path, count: int, seed: int = 0) -> None:
             out.write(json.dumps(document) + "\n")
 
 
-def bare_read_json(path: Path, database: str) -> float:
-    """DuckDB's own read_json of the file into a table of ``database`` (a file, like a store, or ``:memory:``),
-    committed and closed."""
-    import duckdb
-
-    started = time.perf_counter()
-    con = duckdb.connect(database)
-    con.execute("CREATE TABLE raw AS SELECT * FROM read_json(?, format = 'newline_delimited')", [str(path)])
-    con.close()
-    return time.perf_counter() - started
-
-
 def python_loop(path: Path) -> float:
     started = time.perf_counter()
     spans = 0
@@ -90,29 +78,60 @@ def python_loop(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def lens_load_in_subprocess(path: Path) -> tuple[float, float, int]:
-    """Time ``lens.load`` in a fresh process and read that process's peak memory.
+READ_JSON = """
+import duckdb
+start()
+con = duckdb.connect(sys.argv[2])
+con.execute("SET enable_progress_bar = false")
+con.execute("CREATE TABLE raw AS SELECT * FROM read_json(?, format = 'newline_delimited')", [sys.argv[1]])
+con.close()
+stop()
+"""
+"""(a) DuckDB's own read_json of the file into a table of a database (a file, like a store, or ``:memory:``),
+committed and closed."""
 
-    The peak is the kernel's high-water mark of the process's own memory (``VmHWM``). ``ru_maxrss`` is not used
-    on Linux: it keeps the parent's resident size from before ``exec``, and this benchmark's parent has just
-    held a 1 GB ``read_json`` table.
+LENS_LOAD = """
+import llmlens
+lens = llmlens.open(sys.argv[2])
+start()
+added = lens.load(sys.argv[1], progress=False).rows_added.get("spans", 0)
+stop()
+"""
+"""(b) ``lens.load`` of the file into a new store (the store opened before, as in a notebook)."""
+
+TIMER = """
+import json, resource, sys, time
+added, timed = 0, {}
+def start():
+    timed.update(seconds=time.perf_counter(), cpu=time.process_time())
+def stop():
+    timed.update(seconds=time.perf_counter() - timed["seconds"], cpu=time.process_time() - timed["cpu"])
+"""
+
+PEAK = """
+try:
+    peak = int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) / 1024
+except (OSError, IndexError):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({**timed, 'peak_mb': peak, 'added': added}))
+"""
+
+
+def in_fresh_process(body: str, path: Path, database: str) -> dict[str, float]:
+    """Run ``body`` (reading the file ``sys.argv[1]`` into the database ``sys.argv[2]``, timing what is between its
+    ``start()`` and ``stop()``) in a new Python process; return its wall and CPU seconds (every thread), its peak
+    memory, and ``added`` where the body sets it.
+
+    Each side runs in a process of its own, so none inherits the memory or the warm caches of another. The peak
+    is the kernel's high-water mark of the process's own memory (``VmHWM``); ``ru_maxrss`` is not used on Linux,
+    where it keeps the parent's resident size from before ``exec``.
     """
-    code = (
-        "import json, resource, sys, time, llmlens\n"
-        "lens = llmlens.open(sys.argv[2])\n"
-        "t = time.perf_counter(); report = lens.load(sys.argv[1], progress=False); t = time.perf_counter() - t\n"
-        "try:\n"
-        "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
-        "    peak = int(status.split()[0]) / 1024\n"
-        "except (OSError, IndexError):\n"
-        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps({'seconds': t, 'spans': report.rows_added.get('spans', 0), 'peak_mb': peak}))\n"
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        result = subprocess.run([sys.executable, "-c", code, str(path), str(Path(folder) / "bench.duckdb")],
-                                capture_output=True, text=True, check=True)  # fmt: skip
-    numbers = json.loads(result.stdout.strip().splitlines()[-1])
-    return numbers["seconds"], numbers["peak_mb"], numbers["spans"]
+    code = TIMER + body + PEAK
+    command = [sys.executable, "-c", code, str(path), database]
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(result.stderr)
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -125,18 +144,22 @@ def main() -> None:
         write_spans(path, args.spans)
         size_mb = path.stat().st_size / 1e6
         print(f"generated {args.spans:,} spans, {size_mb:,.0f} MB, in {time.perf_counter() - started:.1f} s")
-        a = bare_read_json(path, str(Path(folder) / "read_json.duckdb"))
-        a_memory = bare_read_json(path, ":memory:")
-        b, peak_mb, loaded = lens_load_in_subprocess(path)
+        a = in_fresh_process(READ_JSON, path, str(Path(folder) / "read_json.duckdb"))
+        a_memory = in_fresh_process(READ_JSON, path, ":memory:")
+        b = in_fresh_process(LENS_LOAD, path, str(Path(folder) / "bench.duckdb"))
         c = python_loop(path)
-    assert loaded == args.spans, f"loaded {loaded} of {args.spans} spans"
-    print(f"(a) DuckDB read_json into a table of a DuckDB file: {a:8.2f} s   (in memory: {a_memory:.2f} s)")
-    print(
-        f"(b) lens.load into a store file:                    {b:8.2f} s   b/a = {b / a:.2f}   (target <= 2.0)"
-        f"   b/a(in memory) = {b / a_memory:.2f}"
-    )
-    print(f"(c) Python json.loads loop:                         {c:8.2f} s   c/a = {c / a:.2f}")
-    print(f"peak memory of the lens.load process: {peak_mb:,.0f} MB (target < 2,048 MB)")
+    assert b["added"] == args.spans, f"loaded {b['added']} of {args.spans} spans"
+    runs = (("(a) DuckDB read_json into a table of a DuckDB file", a), ("(a') the same, in memory", a_memory),
+            ("(b) lens.load into a store file", b))  # fmt: skip
+    for label, run in runs:
+        cores = run["cpu"] / run["seconds"]
+        print(f"{label:<52} {run['seconds']:8.2f} s   CPU {run['cpu']:7.2f} s ({cores:.2f} cores)"
+              f"   peak {run['peak_mb']:,.0f} MB")  # fmt: skip
+    print(f"(c) Python json.loads loop:{'':<25} {c:8.2f} s")
+    print(f"b/a = {b['seconds'] / a['seconds']:.2f}   (target <= 2.0)")
+    print(f"b/a' = {b['seconds'] / a_memory['seconds']:.2f}   (in memory, for reference)")
+    print(f"c/a = {c / a['seconds']:.2f}")
+    print(f"peak memory of the lens.load process: {b['peak_mb']:,.0f} MB (target < 2,048 MB)")
 
 
 if __name__ == "__main__":

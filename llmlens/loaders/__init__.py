@@ -389,9 +389,10 @@ def _stage(stager: duckdb.DuckDBPyConnection, source: Source, source_id: int, re
 
 RECORDS_VIEW = """
 CREATE OR REPLACE TEMP VIEW llmlens_records AS
-SELECT line, byte_offset, rtrim(text, E' \t\r\n') AS text FROM llmlens_records_arrow
+SELECT line, byte_offset, rtrim(text, E' \t\r\n') AS text, text AS json_text FROM llmlens_records_arrow
 """
-"""Records without the line end that the zero-copy split leaves on them."""
+"""Records as ``text``, without the line end that the zero-copy split leaves on them, and as ``json_text``, with
+it: JSON parsers read that one (a line end is JSON whitespace), and so skip the trim, a pass over every byte."""
 
 
 def _register_source(con: duckdb.DuckDBPyConnection, source: Source) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,30 +145,59 @@ def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[Records, 
     records point into its bytes, so only about one chunk is in memory at a time.
     """
     with path.open("rb") as file:
-        buffer = file.read(chunk_bytes)
-        while b"\n" not in buffer.lstrip() and (more := file.read(chunk_bytes)):
+        buffer = read_after(b"", file, chunk_bytes)
+        while not FIRST_LINE_END.search(buffer) and (more := file.read(chunk_bytes)):
             buffer += more  # the first line decides between JSON Lines and one document
         if not first_json_line_is_complete(buffer):
-            data = buffer + file.read()
+            data = bytes(buffer) + file.read()
             yield _decoded_lines([data], 1, 0), len(data)
             return
-        line, offset = 1, 0
-        while buffer:
-            cut = buffer.rfind(b"\n") + 1
-            more = b"" if cut else file.read(chunk_bytes)  # a line longer than a chunk: read on
-            if more:
-                buffer += more
-                continue
-            cut = cut or len(buffer)
-            yield line_records(memoryview(buffer)[:cut], first_line=line, first_offset=offset), cut
-            line += buffer.count(b"\n", 0, cut)
-            offset += cut
-            rest = buffer[cut:]
-            del buffer  # the chunk's records are done with: free it before reading the next one
-            buffer = rest + file.read(chunk_bytes)
+        for lines, line, offset in line_chunks(file, chunk_bytes, buffer):
+            yield line_records(lines, first_line=line, first_offset=offset), len(lines)
 
 
-def first_json_line_is_complete(data: bytes) -> bool:
+FIRST_LINE_END = re.compile(rb"\S[^\n]*\n")
+"""A line end after the first character that is not whitespace."""
+
+
+def line_chunks(file: io.BufferedIOBase, chunk_bytes: int, buffer: bytearray) -> Iterator[tuple[memoryview, int, int]]:
+    """The whole lines of ``file``, about ``chunk_bytes`` at a time, each chunk with the number of its first line and
+    its byte offset; ``buffer`` holds the bytes already read from it. A line longer than a chunk is read on to its
+    end. Each chunk is a buffer of its own, which records may point into after the next chunk is read."""
+    line, offset = 1, 0
+    while buffer:
+        cut = buffer.rfind(b"\n") + 1
+        if not cut and (more := file.read(chunk_bytes)):
+            buffer += more
+            continue
+        cut = cut or len(buffer)
+        yield memoryview(buffer)[:cut], line, offset
+        line += buffer.count(b"\n", 0, cut)
+        offset += cut
+        rest = buffer[cut:]
+        del buffer  # the chunk's records are done with: free it before reading the next one
+        buffer = read_after(rest, file, chunk_bytes)
+
+
+def read_after(start: bytes | bytearray, file: io.BufferedIOBase, size: int) -> bytearray:
+    """``start`` followed by up to ``size`` more bytes of ``file``, read straight into one new buffer (the bytes read
+    are not copied again to join them to ``start``).
+
+    >>> import io
+    >>> read_after(b"ab", io.BytesIO(b"cdef"), 3)
+    bytearray(b'abcde')
+    """
+    buffer = bytearray(len(start) + size)
+    buffer[: len(start)] = start
+    filled = len(start)
+    with memoryview(buffer) as view:
+        while filled < len(buffer) and (count := file.readinto(view[filled:])):
+            filled += count
+    del buffer[filled:]
+    return buffer
+
+
+def first_json_line_is_complete(data: bytes | bytearray) -> bool:
     """True when the first non-empty line is a JSON value on its own (JSON Lines), not the start of a document.
 
     >>> first_json_line_is_complete(b'{"a": 1}\\n{"a": 2}\\n'), first_json_line_is_complete(b'{\\n  "a": 1\\n}')

@@ -48,7 +48,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from llmlens.loaders.files import LoadError, Records, json_record_chunks, line_records
+from llmlens.loaders.files import LoadError, Records, json_record_chunks, line_chunks, line_records, read_after
 from llmlens.query import run_script
 
 LONG = "metrics-long"
@@ -255,28 +255,16 @@ def read(path: Path) -> Iterator[tuple[Records, int]]:
 
 def _csv_chunks(path: Path) -> Iterator[tuple[Records, int]]:
     header: pa.Table | None = None
-    line, offset = 1, 0
     with path.open("rb") as file:
-        buffer = file.read(TEXT_CHUNK_BYTES)
-        while buffer:
-            cut = buffer.rfind(b"\n") + 1
-            more = b"" if cut else file.read(TEXT_CHUNK_BYTES)
-            if more:
-                buffer += more
-                continue
-            cut = cut or len(buffer)
-            records = line_records(memoryview(buffer)[:cut], first_line=line, first_offset=offset)
+        for lines, line, offset in line_chunks(file, TEXT_CHUNK_BYTES, read_after(b"", file, TEXT_CHUNK_BYTES)):
+            records = line_records(lines, first_line=line, first_offset=offset)
             table = records.table
             if header is None:
                 header = table.slice(0, 1)
             elif header.num_rows:
                 table = pa.concat_tables([header, table.cast(header.schema)])
-            yield Records(table, records.rejected), cut
-            line += buffer.count(b"\n", 0, cut)
-            offset += cut
-            rest = buffer[cut:]
-            del buffer, records, table
-            buffer = rest + file.read(TEXT_CHUNK_BYTES)
+            yield Records(table, records.rejected), len(lines)
+            del records, table
 
 
 def _parquet_chunks(path: Path) -> Iterator[tuple[Records, int]]:

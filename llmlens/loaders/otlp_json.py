@@ -180,7 +180,7 @@ CHILD_KEYS = (
 STAGE = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_stage_spans AS
 WITH docs AS (
-    SELECT line, byte_offset, TRY_CAST(TRY_CAST(text AS JSON) AS {TRACES_DATA}) AS doc FROM llmlens_records
+    SELECT line, byte_offset, TRY_CAST(TRY_CAST(json_text AS JSON) AS {TRACES_DATA}) AS doc FROM llmlens_records
 ), resource_spans AS (
     -- a record that is not trace data keeps one placeholder row (span NULL), so it can be rejected below
     SELECT line, byte_offset, doc.resourceSpans IS NULL AS bad,

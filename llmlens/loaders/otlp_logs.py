@@ -92,7 +92,7 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
 
 STAGE = r"""
 CREATE OR REPLACE TEMP TABLE llmlens_log_docs AS
-SELECT line, byte_offset, TRY_CAST(TRY_CAST(text AS JSON) AS {LOGS_DATA}).resourceLogs AS resource_logs
+SELECT line, byte_offset, TRY_CAST(TRY_CAST(json_text AS JSON) AS {LOGS_DATA}).resourceLogs AS resource_logs
 FROM llmlens_records
 WHERE line IN (SELECT line FROM llmlens_bad_lines);
 

@@ -405,8 +405,8 @@ FROM (SELECT "row", unnest(from_json(evts, '["JSON"]')) AS e, generate_subscript
 LEFT JOIN llmlens_px_kvs k ON k."row" = e."row" AND k.event = e.i
 GROUP BY e."row";
 
--- each span as the OTLP document it was sent in, read by the OTLP staging
-CREATE OR REPLACE TEMP TABLE llmlens_records AS
+-- each span as the OTLP document it was sent in, read by the OTLP staging as its records
+CREATE OR REPLACE TEMP TABLE llmlens_px_documents AS
 SELECT s."row" AS line, NULL::BIGINT AS byte_offset,
        '{"resourceSpans":[{"resource":{"attributes":['
        || coalesce('{"key":"openinference.project.name","value":{"stringValue":' || CAST(to_json(s.project) AS VARCHAR)
@@ -429,6 +429,8 @@ SELECT s."row" AS line, NULL::BIGINT AS byte_offset,
 FROM llmlens_px_spans s
 LEFT JOIN llmlens_px_kvs k ON k."row" = s."row" AND k.event = 0
 LEFT JOIN llmlens_px_events v ON v."row" = s."row";
+
+CREATE OR REPLACE TEMP VIEW llmlens_records AS SELECT line, byte_offset, text, text AS json_text FROM llmlens_px_documents;
 """
 
 FINISH = """

@@ -31,15 +31,17 @@ STAGED_ANNOTATIONS = (
 ``INSERT INTO llmlens_stage_annotations BY NAME SELECT ...``. An annotation with an ``external_id`` replaces the
 stored one with the same id (so a reload adds nothing); a NULL ``created_at`` becomes the load time."""
 
-_NEW_SPANS = """
-CREATE OR REPLACE TEMP TABLE llmlens_new_spans AS
-SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_spans
-QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) = 1
+_SUPERSEDED_SPANS = """
+DELETE FROM llmlens_stage_spans WHERE n IN (
+    SELECT n FROM llmlens_stage_spans
+    QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) > 1
+)
 """
+"""A span repeated within a chunk keeps its last version (the window reads the keys only, not the wide rows)."""
 
 _CHILD_ROWS = """
 SELECT s.trace_id, s.span_id, c.* EXCLUDE (n)
-FROM llmlens_stage_{table} c JOIN llmlens_new_spans s USING (n){order}
+FROM llmlens_stage_{table} c JOIN llmlens_stage_spans s USING (n){order}
 """
 
 _MARK_SUPERSEDED = """
@@ -153,8 +155,8 @@ QUALIFY row_number() OVER (PARTITION BY run_id, key, step, seq) = 1
 
 
 def _span_rows(stager: duckdb.DuckDBPyConnection, staged: set[str]) -> dict[str, pa.Table]:
-    stager.execute(_NEW_SPANS)
-    rows = {"spans": stager.sql("SELECT * FROM llmlens_new_spans").to_arrow_table()}
+    stager.execute(_SUPERSEDED_SPANS)
+    rows = {"spans": stager.sql("SELECT * EXCLUDE (line, byte_offset) FROM llmlens_stage_spans").to_arrow_table()}
     for table in CHILD_TABLES:
         if f"llmlens_stage_{table}" in staged:
             # embeddings get surrogate keys from a sequence: keep file order, so the same files give the same keys
@@ -195,9 +197,10 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
 
 _TRACE_WRITES = (
     "DELETE FROM traces USING (SELECT DISTINCT trace_id FROM llmlens_written) w WHERE traces.trace_id = w.trace_id",
-    "INSERT INTO traces BY NAME SELECT * FROM trace_rollup WHERE trace_id IN (SELECT trace_id FROM llmlens_written)",
+    "INSERT INTO traces BY NAME SELECT * FROM trace_rows((SELECT list(DISTINCT trace_id) FROM llmlens_written))",
 )
-"""The rows of ``traces`` for the traces whose spans were written, computed again from all their spans."""
+"""The rows of ``traces`` for the traces whose spans were written, computed again from all their spans (and only
+theirs: the cost of a chunk does not grow with the store)."""
 
 _PENDING = "llmlens_pending_series"
 """The series (run, key) a file's last chunk wrote points of, their overviews still to refresh (a temporary table
