@@ -58,6 +58,10 @@ def test_the_traces_table_follows_every_load(tmp_path: Path) -> None:
         rollup = lens.sql("SELECT * FROM trace_rollup ORDER BY trace_id")
         stored = lens.sql("SELECT * FROM traces ORDER BY trace_id")
         assert rollup.equals(stored), "the stored rows are what the rollup computes"
+        other = "6b8efff798038103d269b633813fc60c"
+        given = lens.con.execute("SELECT * FROM trace_rows([?])", [other]).fetchall()
+        assert given == lens.con.execute("SELECT * FROM trace_rollup WHERE trace_id = ?", [other]).fetchall()
+        assert len(given) == 1, "trace_rows: the rows of the traces given, only"
         lens.load(_write(tmp_path / "again.json", [root, child, failing]), progress=False)  # a reload
         assert lens.sql("SELECT count(*) AS n FROM traces").n[0] == 2
 

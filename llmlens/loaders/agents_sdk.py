@@ -104,20 +104,9 @@ CREATE OR REPLACE TEMP MACRO llmlens_ag_parts(m) AS CASE
 """
 """Macros reading times, values and chat messages (after :data:`llmlens.loaders.messages.MACROS`)."""
 
-STAGE = r"""
-CREATE OR REPLACE TEMP TABLE llmlens_ag_docs AS
-SELECT *, CASE WHEN NOT valid OR first NOT IN ('{', '[') THEN rtrim(text, E' \t\r\n') END AS bad
-FROM (SELECT line, byte_offset, llmlens_row AS "row", text,
-             coalesce(json_valid(text), false) AS valid, left(ltrim(text), 1) AS first
-      FROM llmlens_records_arrow);
-
-INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
-SELECT $source_id, coalesce('line ' || line, $row_word || "row"), line, byte_offset,
-       CASE WHEN NOT valid THEN 'not valid JSON (truncated or corrupt record)'
-            ELSE 'not an Agents SDK trace, span, list or batch: a JSON ' || lower(json_type(text)) END,
-       left(bad, 200), encode(bad)
-FROM llmlens_ag_docs WHERE bad IS NOT NULL;
-
+STAGE = (
+    json_rows.json_docs("llmlens_ag_docs", "an Agents SDK trace, span, list or batch")
+    + r"""
 -- every item: a record is an item, a list of items, or a batch {"data": [...]} as the backend exporter POSTs it
 CREATE OR REPLACE TEMP TABLE llmlens_ag_items AS
 WITH shaped AS (
@@ -293,6 +282,7 @@ INSERT INTO llmlens_stage_spans BY NAME SELECT * FROM llmlens_ag_roots;
 
 CREATE OR REPLACE TEMP TABLE llmlens_stage_edges AS SELECT * EXCLUDE (source_id) FROM edges LIMIT 0;
 """
+)
 
 FINISH = """
 ALTER TABLE llmlens_stage_spans DROP COLUMN graph_node_id;
@@ -319,13 +309,7 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     'openai-agents'
     [('span_1', 'trace_1', 'Triage', 'AGENT', None), ('trace_1', None, 'Support', 'CHAIN', 'chat-9')]
     """
-    ((uri,),) = con.execute("SELECT uri FROM llmlens_source").fetchall()
-    try:
-        with Path(uri).open("rb") as file:
-            kind = json_rows.container(file.read(64))
-    except OSError:
-        kind = "json"
-    params = {"source_id": source_id, "row_word": "element " if kind == "array" else "row "}
+    params = {"source_id": source_id, "row_word": json_rows.row_word(json_rows.source_container(con))}
     run_script(con, messages.MACROS + MACROS)
     run_script(con, STAGE.replace("{ITEM}", ITEM.replace("\n", " ")), params)
     run_script(con, agent_edges.EDGES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import io
 import json
@@ -187,7 +188,9 @@ def read_after(start: bytes | bytearray, file: io.BufferedIOBase, size: int) -> 
     >>> read_after(b"ab", io.BytesIO(b"cdef"), 3)
     bytearray(b'abcde')
     """
-    buffer = bytearray(len(start) + size)
+    with contextlib.suppress(OSError, io.UnsupportedOperation):  # no larger than what is left of the file:
+        size = min(size, os.fstat(file.fileno()).st_size - file.tell())  # a new buffer is zero-filled, at a cost
+    buffer = bytearray(len(start) + max(size, 0))
     buffer[: len(start)] = start
     filled = len(start)
     with memoryview(buffer) as view:

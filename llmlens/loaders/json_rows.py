@@ -48,6 +48,49 @@ _BOM = b"\xef\xbb\xbf"
 Chunks = Iterator[tuple[Records, int]]
 
 
+def source_container(con: duckdb.DuckDBPyConnection) -> str:
+    """The :func:`container` of the file being staged (``llmlens_source``); ``json`` when it cannot be read."""
+    ((uri,),) = con.execute("SELECT uri FROM llmlens_source").fetchall()
+    try:
+        with Path(uri).open("rb") as file:
+            return container(file.read(64))
+    except OSError:
+        return "json"
+
+
+def row_word(kind: str) -> str:
+    """How a reject names a record without a line of its own, in a file of container ``kind``: an element of a JSON
+    array, else a row (of CSV or Parquet); bound as ``$row_word`` in the loaders' SQL.
+
+    >>> row_word("array"), row_word("csv")
+    ('element ', 'row ')
+    """
+    return "element " if kind == "array" else "row "
+
+
+JSON_DOCS = r"""
+CREATE OR REPLACE TEMP TABLE {DOCS} AS
+SELECT *, CASE WHEN NOT valid OR first NOT IN ('{', '[') THEN rtrim(text, E' \t\r\n') END AS bad
+FROM (SELECT line, byte_offset, llmlens_row AS "row", text,  -- with its line end (rtrim reads the whole text)
+             coalesce(json_valid(text), false) AS valid, left(ltrim(text), 1) AS first
+      FROM llmlens_records_arrow);
+
+INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
+SELECT $source_id, coalesce('line ' || line, $row_word || "row"), line, byte_offset,
+       CASE WHEN NOT valid THEN 'not valid JSON (truncated or corrupt record)'
+            ELSE 'not {WHAT}: a JSON ' || lower(json_type(text)) END,
+       left(bad, 200), encode(bad)
+FROM {DOCS} WHERE bad IS NOT NULL;
+"""
+
+
+def json_docs(table: str, what: str) -> str:
+    """SQL putting the records into ``table`` (line, byte_offset, row, text; ``valid`` JSON; its ``first``
+    character; ``bad``: the trimmed text of a record that is not a JSON object or array) and rejecting the bad ones
+    as not being ``what`` (a constant of the loader's, never data). Binds ``$source_id`` and ``$row_word``."""
+    return JSON_DOCS.replace("{DOCS}", table).replace("{WHAT}", what.replace("'", "''"))
+
+
 def container(head: bytes) -> str:
     """What a file starting with ``head`` holds: ``parquet``, ``array`` (a JSON array), ``json`` (JSON Lines or one
     JSON document) or ``csv``.

@@ -460,16 +460,7 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     ...     lens.con.sql("SELECT span_id, parent_span_id, name, kind, input_tokens FROM spans ORDER BY 1").fetchall()
     [('o1', 't1', 'chat', 'LLM', 9), ('t1', None, 'support', 'CHAIN', None)]
     """
-    ((uri,),) = con.execute("SELECT uri FROM llmlens_source").fetchall()
-    try:
-        with Path(uri).open("rb") as file:
-            kind = json_rows.container(file.read(64))
-    except OSError:
-        kind = "json"
-    params = {
-        "source_id": source_id,
-        "row_word": "element " if kind == "array" else "row ",
-    }
+    params = {"source_id": source_id, "row_word": json_rows.row_word(json_rows.source_container(con))}
     run_script(con, logprobs.AS_CHAT + messages.MACROS + MESSAGE_MACROS)
     run_script(con, MACROS)
     run_script(con, STAGE.replace("{ROW_SCHEMA}", ROW_SCHEMA), params)

@@ -240,20 +240,9 @@ CREATE OR REPLACE TEMP MACRO llmlens_ls_input_messages(i) AS list_concat(
 """
 """Macros reading times, ids and LangChain or OpenAI messages (after :data:`llmlens.loaders.messages.MACROS`)."""
 
-STAGE = r"""
-CREATE OR REPLACE TEMP TABLE llmlens_ls_docs AS
-SELECT *, CASE WHEN NOT valid OR first NOT IN ('{', '[') THEN rtrim(text, E' \t\r\n') END AS bad
-FROM (SELECT line, byte_offset, llmlens_row AS "row", text,  -- with its line end (rtrim reads the whole text)
-             coalesce(json_valid(text), false) AS valid, left(ltrim(text), 1) AS first
-      FROM llmlens_records_arrow);
-
-INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
-SELECT $source_id, coalesce('line ' || line, $row_word || "row"), line, byte_offset,
-       CASE WHEN NOT valid THEN 'not valid JSON (truncated or corrupt record)'
-            ELSE 'not a LangSmith run, list of runs or batch: a JSON ' || lower(json_type(text)) END,
-       left(bad, 200), encode(bad)
-FROM llmlens_ls_docs WHERE bad IS NOT NULL;
-
+STAGE = (
+    json_rows.json_docs("llmlens_ls_docs", "a LangSmith run, list of runs or batch")
+    + r"""
 -- every run and patch: a record is a run, a list of runs, a page {"runs": [...]} or a batch {"post", "patch"}
 -- (JSON is kept as text: each JSON function parses it anyway, and a cast to JSON would write it again)
 CREATE OR REPLACE TEMP TABLE llmlens_ls_ops AS
@@ -598,6 +587,7 @@ SELECT DISTINCT ON (src_span_id, span_id) 'langgraph_trigger' AS kind,
 FROM found
 ORDER BY src_span_id, span_id, trigger;
 """
+)
 
 ANNOTATIONS = r"""
 INSERT INTO llmlens_stage_annotations BY NAME
@@ -637,18 +627,14 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     [['input', 'user', 'Hi'], ['output', 'assistant', 'Hello']]
     """
     ((uri,),) = con.execute("SELECT uri FROM llmlens_source").fetchall()
-    try:
-        with Path(uri).open("rb") as file:
-            kind = json_rows.container(file.read(64))
-        chunked = Path(uri).stat().st_size > CHUNK_BYTES
-    except OSError:
-        kind, chunked = "json", False
+    chunked = Path(uri).is_file() and Path(uri).stat().st_size > CHUNK_BYTES
     unposted = ", which is not posted in this file" + (
         f" (or not within the same {CHUNK_BYTES >> 20} MB of it: a patch updates a post read with it)"
         if chunked
         else ""
     )
-    params = {"source_id": source_id, "row_word": "element " if kind == "array" else "row ", "unposted": unposted}
+    kind = json_rows.source_container(con)
+    params = {"source_id": source_id, "row_word": json_rows.row_word(kind), "unposted": unposted}
     run_script(con, logprobs.AS_CHAT + messages.MACROS + MACROS)
     script = STAGE.replace("{FIELDS}", FIELDS).replace("{LLM_OUTPUTS}", LLM_OUTPUTS).replace("{MESSAGE}", MESSAGE)
     run_script(con, script, params)

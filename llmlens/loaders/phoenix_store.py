@@ -430,7 +430,8 @@ FROM llmlens_px_spans s
 LEFT JOIN llmlens_px_kvs k ON k."row" = s."row" AND k.event = 0
 LEFT JOIN llmlens_px_events v ON v."row" = s."row";
 
-CREATE OR REPLACE TEMP VIEW llmlens_records AS SELECT line, byte_offset, text, text AS json_text FROM llmlens_px_documents;
+CREATE OR REPLACE TEMP VIEW llmlens_records AS
+SELECT line, byte_offset, text, text AS json_text FROM llmlens_px_documents;
 """
 
 FINISH = """

@@ -32,12 +32,13 @@ STAGED_ANNOTATIONS = (
 stored one with the same id (so a reload adds nothing); a NULL ``created_at`` becomes the load time."""
 
 _SUPERSEDED_SPANS = """
-DELETE FROM llmlens_stage_spans WHERE n IN (
-    SELECT n FROM llmlens_stage_spans
+DELETE FROM llmlens_stage_spans WHERE rowid IN (
+    SELECT rowid FROM llmlens_stage_spans
     QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY line DESC, n DESC) > 1
 )
 """
-"""A span repeated within a chunk keeps its last version (the window reads the keys only, not the wide rows)."""
+"""A span repeated within a chunk keeps its last version (the window reads the keys only, not the wide rows; rows
+go by rowid, as some loaders stage one ``n`` for several spans)."""
 
 _CHILD_ROWS = """
 SELECT s.trace_id, s.span_id, c.* EXCLUDE (n)
