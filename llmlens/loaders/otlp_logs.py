@@ -168,6 +168,8 @@ CREATE OR REPLACE TEMP MACRO llmlens_severity(s) AS coalesce(
 
 def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Stage the log records among the records the span staging marked ``bad``; reject what is neither."""
+    if not con.execute("SELECT EXISTS (FROM llmlens_bad_lines)").fetchall()[0][0]:
+        return  # every record was trace data (most files): nothing to parse again, no function to register
     register(con)
     run_script(con, MACROS)
     run_script(con, STAGE.replace("{LOGS_DATA}", LOGS_DATA), {"source_id": source_id})
