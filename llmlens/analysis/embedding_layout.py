@@ -470,7 +470,7 @@ def cached_layout(
     """The cached layout of ``key`` as float32 (n, 2), or None when there is none.
 
     With ``ids``, rows follow ``ids`` (None when the cached layout lacks one of them); without, they follow the
-    ids the layout was stored with (:func:`cached_layout_ids`).
+    ids the layout was stored with.
     """
     rows = con.execute("SELECT ids, xy FROM embedding_layouts WHERE layout_key = ?", [key.key]).fetchall()
     if not rows:
@@ -492,10 +492,19 @@ def cached_layout(
     return xy[found].copy()
 
 
-def cached_layout_ids(con: duckdb.DuckDBPyConnection, key: LayoutKey) -> npt.NDArray[np.int64] | None:
-    """The ids a cached layout was stored with, in its row order, or None."""
-    rows = con.execute("SELECT ids FROM embedding_layouts WHERE layout_key = ?", [key.key]).fetchall()
-    return np.frombuffer(rows[0][0], np.int64).copy() if rows else None
+def is_cached(con: duckdb.DuckDBPyConnection, key: LayoutKey) -> bool:
+    """Whether the store holds the layout of ``key`` (read without its coordinates).
+
+    >>> import llmlens
+    >>> lens = llmlens.open(":memory:")
+    >>> key = layout_key([7], np.eye(1), seed=1)
+    >>> before = is_cached(lens.con, key)
+    >>> store_layout(lens.con, key, [7], [[0.5, 1.5]])
+    >>> before, is_cached(lens.con, key)
+    (False, True)
+    """
+    query = "SELECT EXISTS (SELECT 1 FROM embedding_layouts WHERE layout_key = ?)"
+    return bool(con.execute(query, [key.key]).fetchall()[0][0])
 
 
 def cached_umap_layout(

@@ -24,7 +24,6 @@ from llmlens.analysis.embedding_map import (
     MapPoints,
     browser_table,
     cached_layout,
-    cached_layout_ids,
     clusters,
     coverage_gaps,
     dead_corpus,
@@ -32,6 +31,7 @@ from llmlens.analysis.embedding_map import (
     failure_density,
     first_layout,
     from_frames,
+    is_cached,
     layout_key,
     map_points,
     recent_windows,
@@ -195,7 +195,7 @@ class EmbeddingMap(Widget):
         )
         if len(ids) == 0:
             raise LensError("no embeddings to map" + (f" where {where}" if where else "") + ": load traces with some")
-        cached = options.get("layout", "umap") == "umap" and cached_layout_ids(con, key) is not None
+        cached = options.get("layout", "umap") == "umap" and is_cached(con, key)
         points = map_points(con, where, model=model, vectors=not cached)  # a cached layout needs no vectors yet
         options.setdefault("title", f"embedding map{f' where {where}' if where else ''}: {len(points):,} points")
         return cls(
