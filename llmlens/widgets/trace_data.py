@@ -160,23 +160,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_DETAIL = """
+_OF_SPANS = "trace_id = $trace AND span_id IN (SELECT unnest($spans))"
+
+_DETAIL = f"""
 SELECT span_id, trace_id, name, kind, status_code, status_message, model, provider,
        strftime(start_time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS start_time, duration_ms,
        input_tokens, output_tokens, cost_usd, agent_name AS agent, input_text, output_text,
        CAST(attributes AS VARCHAR) AS attributes, CAST(events AS VARCHAR) AS events
-FROM spans WHERE trace_id = $trace AND span_id = $span
+FROM spans WHERE {_OF_SPANS}
 """
 
-_MESSAGES = """
-SELECT side, position, role, name, content, CAST(parts AS VARCHAR) AS parts, finish_reason
-FROM messages WHERE trace_id = $trace AND span_id = $span ORDER BY side <> 'input', position
+_MESSAGES = f"""
+SELECT span_id, side, position, role, name, content, CAST(parts AS VARCHAR) AS parts, finish_reason
+FROM messages WHERE {_OF_SPANS} ORDER BY span_id, side <> 'input', position
 """
 
-_DOCUMENTS = """
-SELECT position, document_id, content, score, CAST(metadata AS VARCHAR) AS metadata
-FROM documents WHERE trace_id = $trace AND span_id = $span ORDER BY position
+_DOCUMENTS = f"""
+SELECT span_id, position, document_id, content, score, CAST(metadata AS VARCHAR) AS metadata
+FROM documents WHERE {_OF_SPANS} ORDER BY span_id, position
 """
+
+_WITH_TOKENS = f"SELECT DISTINCT span_id FROM tokens WHERE {_OF_SPANS}"
 
 
 def span_detail(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str, cut: int = CUT) -> dict[str, Any]:
@@ -191,41 +195,71 @@ def span_detail(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str, cut
     >>> detail["kind"], len(detail["documents"]) > 0, detail["tokens"]
     ('RETRIEVER', True, None)
     """
-    ids = {"trace": trace_id, "span": span_id}
-    relation = con.sql(_DETAIL, params=ids)
-    rows = relation.fetchall()
-    if not rows:
+    details = span_details(con, trace_id, [span_id], cut)
+    if span_id not in details:
         raise LensError(f"no span {span_id!r} in trace {trace_id!r}")
-    detail: dict[str, Any] = dict(zip(relation.columns, rows[0], strict=True))
-    for name in ("duration_ms", "cost_usd"):
-        detail[name] = _plain(detail[name])
-    attributes = _json(detail.pop("attributes"), {})
-    events = _json(detail.pop("events"), [])
-    detail["input_text"] = _cut_value(detail["input_text"], cut)
-    detail["output_text"] = _cut_value(detail["output_text"], cut)
-    detail["messages"] = [_message(row, cut) for row in con.execute(_MESSAGES, ids).fetchall()]
-    detail["documents"] = [
-        {
-            "position": position,
-            "document_id": document_id,
-            "content": _cut_value(content, cut),
-            "score": _plain(score),
-            "metadata": _cut_tree(_json(metadata, None), cut),
-        }
-        for position, document_id, content, score, metadata in con.execute(_DOCUMENTS, ids).fetchall()
-    ]
-    detail["attributes"] = _cut_tree(attributes, cut)
-    detail["events"] = [
-        {
-            "name": event.get("name") if isinstance(event, dict) else None,
-            "time": event.get("time") if isinstance(event, dict) else None,
-            "attributes": _cut_tree(event.get("attributes") if isinstance(event, dict) else event, cut),
-        }
-        for event in (events if isinstance(events, list) else [events])
-    ]
-    detail["cut"] = [name for name in ("input_text", "output_text") if _is_cut(detail[name])]
-    detail["tokens"] = _token_summary(con, trace_id, span_id)
-    return detail
+    return details[span_id]
+
+
+def span_details(
+    con: duckdb.DuckDBPyConnection, trace_id: str, span_ids: Sequence[str], cut: int = CUT
+) -> dict[str, dict[str, Any]]:
+    """:func:`span_detail` of many spans of one trace at once (a query per table, not per span), by span id, in
+    the order of ``span_ids``; ids not in the trace are left out.
+
+    >>> import llmlens.demo
+    >>> lens = llmlens.demo.open()
+    >>> trace = lens.sql("SELECT trace_id FROM traces WHERE n_spans > 2 LIMIT 1").trace_id[0]
+    >>> spans = lens.sql("SELECT span_id FROM spans WHERE trace_id = ? ORDER BY start_time", [trace]).span_id
+    >>> details = span_details(lens.con, trace, [*spans, "nowhere"])
+    >>> list(details) == list(spans), details[spans[0]] == span_detail(lens.con, trace, spans[0])
+    (True, True)
+    """
+    ids = {"trace": trace_id, "spans": list(span_ids)}
+    relation = con.sql(_DETAIL, params=ids)
+    columns = relation.columns
+    found = {row[0]: dict(zip(columns, row, strict=True)) for row in relation.fetchall()}
+    messages: dict[str, list[dict[str, Any]]] = {}
+    for span, *row in con.execute(_MESSAGES, ids).fetchall():
+        messages.setdefault(span, []).append(_message(row, cut))
+    documents: dict[str, list[dict[str, Any]]] = {}
+    for span, position, document_id, content, score, metadata in con.execute(_DOCUMENTS, ids).fetchall():
+        documents.setdefault(span, []).append(
+            {
+                "position": position,
+                "document_id": document_id,
+                "content": _cut_value(content, cut),
+                "score": _plain(score),
+                "metadata": _cut_tree(_json(metadata, None), cut),
+            }
+        )
+    with_tokens = {row[0] for row in con.execute(_WITH_TOKENS, ids).fetchall()}
+    details = {}
+    for span in dict.fromkeys(span_ids):
+        if span not in found:
+            continue
+        detail = found[span]
+        for name in ("duration_ms", "cost_usd"):
+            detail[name] = _plain(detail[name])
+        attributes = _json(detail.pop("attributes"), {})
+        events = _json(detail.pop("events"), [])
+        detail["input_text"] = _cut_value(detail["input_text"], cut)
+        detail["output_text"] = _cut_value(detail["output_text"], cut)
+        detail["messages"] = messages.get(span, [])
+        detail["documents"] = documents.get(span, [])
+        detail["attributes"] = _cut_tree(attributes, cut)
+        detail["events"] = [
+            {
+                "name": event.get("name") if isinstance(event, dict) else None,
+                "time": event.get("time") if isinstance(event, dict) else None,
+                "attributes": _cut_tree(event.get("attributes") if isinstance(event, dict) else event, cut),
+            }
+            for event in (events if isinstance(events, list) else [events])
+        ]
+        detail["cut"] = [name for name in ("input_text", "output_text") if _is_cut(detail[name])]
+        detail["tokens"] = _token_summary(con, trace_id, span) if span in with_tokens else None
+        details[span] = detail
+    return details
 
 
 def _message(row: Sequence[Any], cut: int) -> dict[str, Any]:
@@ -257,13 +291,8 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _token_summary(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any] | None:
-    """Title, note and counts of the span's tokens, or None when it has none (the tokens travel as Arrow)."""
-    counted = con.execute(
-        "SELECT count(*) FROM tokens WHERE trace_id = $trace AND span_id = $span", {"trace": trace_id, "span": span_id}
-    ).fetchall()
-    if not counted or not counted[0][0]:
-        return None
+def _token_summary(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any]:
+    """Title, note and counts of a span's tokens (the tokens travel as Arrow)."""
     data = span_tokens(con, span_id, trace_id)
     return {
         "title": data.title,
@@ -287,6 +316,7 @@ def attribute_value(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str,
     True
     """
     ids = {"trace": trace_id, "span": span_id}
+    of_span = {"trace": trace_id, "spans": [span_id]}
     if not path:
         raise LensError("attribute_value needs a path, e.g. ['attributes', 'input.value']")
     head, rest = path[0], list(path[1:])
@@ -299,11 +329,11 @@ def attribute_value(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str,
             raise LensError(f"no span {span_id!r} in trace {trace_id!r}")
         value = rows[0][0] if head.endswith("_text") else _json(rows[0][0], None)
     elif head == "messages":  # whole, with their tool calls (["messages", 2, "tool_calls", 0, "arguments"])
-        rows = con.execute(_MESSAGES, ids).fetchall()
+        rows = [row[1:] for row in con.execute(_MESSAGES, of_span).fetchall()]  # without the span id
         value = [_message(row, sys.maxsize) | {"parts": _json(row[5], None)} for row in rows]
     elif head == "documents":
-        relation = con.sql(_DOCUMENTS, params=ids)
-        value = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+        relation = con.sql(_DOCUMENTS, params=of_span)
+        value = [dict(zip(relation.columns[1:], row[1:], strict=True)) for row in relation.fetchall()]
         for item in value:
             item["metadata"] = _json(item["metadata"], None)
     else:

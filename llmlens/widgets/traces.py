@@ -17,7 +17,14 @@ from llmlens.errors import LensError
 from llmlens.widgets.agents import AgentGraph
 from llmlens.widgets.base import Widget
 from llmlens.widgets.token_data import ipc_bytes, span_tokens
-from llmlens.widgets.trace_data import attribute_value, find_trace, span_detail, trace_meta, trace_spans
+from llmlens.widgets.trace_data import (
+    attribute_value,
+    find_trace,
+    span_detail,
+    span_details,
+    trace_meta,
+    trace_spans,
+)
 from llmlens.widgets.trace_table_data import COLUMNS, SORTABLE, TraceQuery, count_traces, selected_traces, trace_page
 
 EXPORT_DETAILS_BYTES = 2_000_000
@@ -132,8 +139,8 @@ class TraceView(Widget):
         state = super().exported_state()
         details: dict[str, Any] = {}
         spent = 0
-        for span in self._span_table["span_id"].to_pylist()[:EXPORT_DETAILS_SPANS]:
-            detail = span_detail(self._con, self.trace_id, span)
+        spans = self._span_table["span_id"].to_pylist()[:EXPORT_DETAILS_SPANS]
+        for span, detail in span_details(self._con, self.trace_id, spans).items():
             if detail["tokens"]:
                 data = span_tokens(self._con, span, self.trace_id)
                 detail["tokens"]["tokens_b64"] = base64.b64encode(ipc_bytes(data.tokens)).decode("ascii")
