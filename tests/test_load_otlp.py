@@ -405,3 +405,14 @@ def test_a_user_table_named_like_the_loaders_data_does_not_change_what_loads(
     path = write_jsonl(tmp_path / "a.jsonl", [_doc(_span(TRACE, "0000000000000001", "one"))])
     assert lens.load(path, progress=False).rows_added["spans"] == 1
     assert lens.sql("SELECT name FROM spans").name.tolist() == ["one"]
+
+
+def test_windows_line_ends_load_and_rejects_keep_no_line_end(lens: llmlens.Lens, tmp_path: Path) -> None:
+    path = tmp_path / "crlf.jsonl"
+    good = json.dumps(_doc(_span(TRACE, "EEE19B7EC3C1B174", "ok"))).encode()
+    path.write_bytes(good + b"  \r\n" + b'{"hello": "world"}\r\n' + good.replace(b"EEE19B7E", b"AAA19B7E") + b"\r\n")
+    report = lens.load(path, progress=False)
+    assert report.rows_added["spans"] == 2 and report.rejected == 1
+    reject = lens.sql("SELECT line, excerpt, raw FROM rejects").iloc[0]
+    assert (reject.line, reject.excerpt, bytes(reject.raw)) == (2, '{"hello": "world"}', b'{"hello": "world"}')
+    assert lens.sql("SELECT count(*) AS n FROM spans WHERE name = 'ok'").n[0] == 2

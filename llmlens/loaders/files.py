@@ -180,6 +180,10 @@ def line_chunks(file: io.BufferedIOBase, chunk_bytes: int, buffer: bytearray) ->
         buffer = read_after(rest, file, chunk_bytes)
 
 
+SMALL_READ = 64 * 1024
+"""Bytes asked for at once of a file whose size does not say what is left of it (at its end, or a special file)."""
+
+
 def read_after(start: bytes | bytearray, file: io.BufferedIOBase, size: int) -> bytearray:
     """``start`` followed by up to ``size`` more bytes of ``file``, read straight into one new buffer (the bytes read
     are not copied again to join them to ``start``).
@@ -188,9 +192,10 @@ def read_after(start: bytes | bytearray, file: io.BufferedIOBase, size: int) -> 
     >>> read_after(b"ab", io.BytesIO(b"cdef"), 3)
     bytearray(b'abcde')
     """
-    with contextlib.suppress(OSError, io.UnsupportedOperation):  # no larger than what is left of the file:
-        size = min(size, os.fstat(file.fileno()).st_size - file.tell())  # a new buffer is zero-filled, at a cost
-    buffer = bytearray(len(start) + max(size, 0))
+    with contextlib.suppress(OSError, io.UnsupportedOperation):  # a new buffer is zero-filled, at a cost: no
+        left = os.fstat(file.fileno()).st_size - file.tell()  # larger than what is left of the file (a file that
+        size = min(size, left if left > 0 else SMALL_READ)  # says it has nothing left is read in small steps)
+    buffer = bytearray(len(start) + size)
     buffer[: len(start)] = start
     filled = len(start)
     with memoryview(buffer) as view:
