@@ -640,7 +640,7 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     for prefix in ("attachment://", "tc://"):
         script = script.replace(f"{{SWAP:{prefix}}}", SWAP_REFERENCES.replace("{PREFIX}", prefix))
     run_script(con, script, {"source_id": source_id})
-    run_script(con, logprobs.TOKENS)
+    logprobs.stage_tokens(con)
     con.execute(STAGED_ANNOTATIONS)
     run_script(con, ANNOTATIONS)
 

@@ -468,4 +468,4 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     run_script(con, SPANS, params)
     con.execute(STAGED_ANNOTATIONS)
     run_script(con, langfuse_scores.SCORES, params)
-    run_script(con, logprobs.TOKENS)
+    logprobs.stage_tokens(con)

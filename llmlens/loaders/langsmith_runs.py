@@ -641,4 +641,4 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     con.execute(STAGED_ANNOTATIONS)
     run_script(con, ANNOTATIONS)
     run_script(con, FINISH)
-    run_script(con, logprobs.TOKENS)
+    logprobs.stage_tokens(con)

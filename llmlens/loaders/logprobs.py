@@ -9,6 +9,10 @@ raw bytes are kept so characters split across tokens render; ``-9999`` ("outside
 
 from __future__ import annotations
 
+import duckdb
+
+from llmlens.query import run_script
+
 AS_CHAT = r"""
 CREATE OR REPLACE TEMP MACRO llmlens_json_list(j) AS
     CASE WHEN json_type(j) = 'ARRAY' THEN from_json(j, '["JSON"]') ELSE []::JSON[] END;
@@ -118,3 +122,10 @@ SELECT n, 'output', choice, CAST(i - 1 AS INTEGER),
 FROM legacy, LATERAL (SELECT unnest(range(1, CAST(json_array_length(json_extract(l, '$.tokens')) AS BIGINT) + 1)) AS i);
 """
 )
+
+
+def stage_tokens(con: duckdb.DuckDBPyConnection) -> None:
+    """Stage ``llmlens_stage_tokens`` from the loader's ``llmlens_responses``, when it holds any (most files have
+    no logprobs: planning the token statements would cost more than a small file's whole load)."""
+    if con.execute("SELECT EXISTS (FROM llmlens_responses)").fetchall()[0][0]:
+        run_script(con, TOKENS)

@@ -188,7 +188,7 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Stage spans, messages and tokens from the registered ``llmlens_records``; bad records go to ``rejects``."""
     run_script(con, logprobs.AS_CHAT + messages.MACROS)
     run_script(con, STAGE.replace("{HEAD}", HEAD), {"source_id": source_id})
-    run_script(con, logprobs.TOKENS)
+    logprobs.stage_tokens(con)
 
 
 def read(data: bytes) -> Records:

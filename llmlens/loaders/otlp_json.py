@@ -396,11 +396,19 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     run_script(con, MACROS)
     run_script(con, stage_script(), {"source_id": source_id})
     otlp_logs.stage(con, source_id)
-    run_script(con, genai_events.MESSAGES)
-    run_script(con, vercel_ai.MESSAGES)
+    if _holds(con, "llmlens_stage_spans WHERE events IS NOT NULL"):
+        run_script(con, genai_events.MESSAGES)
+    if _holds(con, "llmlens_attrs WHERE key LIKE 'ai.%'"):
+        run_script(con, vercel_ai.MESSAGES)
     run_script(con, agent_edges.EDGES)
     run_script(con, FINISH)
-    run_script(con, logprobs.TOKENS)
+    logprobs.stage_tokens(con)
+
+
+def _holds(con: duckdb.DuckDBPyConnection, rows: str) -> bool:
+    """Whether the staged ``rows`` (a table and condition, constants of this module) exist: statements that would
+    find nothing are not planned (their planning is most of a small file's load)."""
+    return bool(con.execute(f"SELECT EXISTS (FROM {rows})").fetchall()[0][0])
 
 
 def stage_script() -> str:
