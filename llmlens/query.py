@@ -194,6 +194,16 @@ def _closing_quote(query: str, start: int) -> int:
     return len(query)
 
 
+def holds(con: duckdb.DuckDBPyConnection, rows: str, params: Params = None) -> bool:
+    """Whether ``rows`` (``table [WHERE condition]``, SQL of the caller's own; values bound through ``params``) has
+    any row.
+
+    >>> holds(duckdb.connect(), "range(3) WHERE range > ?", [1])
+    True
+    """
+    return bool(con.execute(f"SELECT EXISTS (FROM {rows})", params).fetchall()[0][0])
+
+
 def run_script(con: duckdb.DuckDBPyConnection, script: str, params: Mapping[str, Any] | None = None) -> None:
     """Run the statements of ``script`` (separated by ``;`` at a line end) in order, binding to each the
     ``$name`` parameters it uses.

@@ -32,6 +32,20 @@ def _agent_trace(demo_path: Path) -> tuple[str, str]:
     return str(row.trace_id[0]), str(row.span_id[0])
 
 
+def _open_exported(name: str, tmp_path: Path, page: Any) -> list[str]:
+    """notebooks/``name`` run and exported with the command line in ``tmp_path`` (a folder of its own, so its demo
+    store and files stay there), then opened in ``page`` with the network blocked, until the page says it rendered;
+    the requests the page attempted."""
+    notebook = tmp_path / name
+    notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / name).read_bytes())
+    out = tmp_path / "page.html"
+    assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
+    attempted = offline(page)
+    page.goto(out.as_uri())
+    page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
+    return attempted
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory, demo_path: Path) -> tuple[Path, str, str]:
     """A small notebook (markdown, a trace view, an agent graph, a plotly figure, printed text) exported with the
@@ -102,13 +116,7 @@ def test_a_failing_cell_is_named_in_the_error(tmp_path: Path, capsys: pytest.Cap
 def test_the_exported_weekly_review_opens_offline_with_its_widgets(tmp_path: Path, page: Any) -> None:
     """The stand-up page: notebooks/01-weekly-review.ipynb run and exported (in a folder of its own, so its demo
     store and eval files stay there), opened in chromium with the network blocked."""
-    notebook = tmp_path / "01-weekly-review.ipynb"
-    notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / "01-weekly-review.ipynb").read_bytes())
-    out = tmp_path / "weekly.html"
-    assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
-    attempted = offline(page)
-    page.goto(out.as_uri())
-    page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
+    attempted = _open_exported("01-weekly-review.ipynb", tmp_path, page)
     page.locator(".ll-review[data-state=ready]").first.wait_for()  # the queue, from its saved state
     page.locator(".ll-trace[data-state=ready]").first.wait_for()  # its item's trace, and the example trace
     page.locator(".js-plotly-plot .main-svg").first.wait_for()  # the summary's charts
@@ -121,13 +129,7 @@ def test_the_exported_weekly_review_opens_offline_with_its_widgets(tmp_path: Pat
 def test_the_exported_embedding_map_notebook_keeps_the_map_interactive_offline(tmp_path: Path, page: Any) -> None:
     """notebooks/02-rag-embedding-map.ipynb run and exported: its map renders from the saved UMAP layout, and a
     click on a query draws its retrieval lines from the page's own data, with the network blocked."""
-    notebook = tmp_path / "02-rag-embedding-map.ipynb"
-    notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / "02-rag-embedding-map.ipynb").read_bytes())
-    out = tmp_path / "map.html"
-    assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
-    attempted = offline(page)
-    page.goto(out.as_uri())
-    page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
+    attempted = _open_exported("02-rag-embedding-map.ipynb", tmp_path, page)
     root = page.locator(".ll-map[data-state=ready][data-points='7000'][data-layout='umap']")
     root.wait_for()
     page.locator(".ll-map-gap").first.click()  # a coverage gap from the panel: focus and select its query
@@ -144,13 +146,7 @@ def test_the_other_review_notebooks_export_and_every_widget_renders_offline(
 ) -> None:
     """Every widget of the exported page rendered from its saved state (each holder marked by the page's boot
     script), with the network blocked and no error."""
-    notebook = tmp_path / name
-    notebook.write_bytes((Path(__file__).parent.parent / "notebooks" / name).read_bytes())
-    out = tmp_path / "page.html"
-    assert main(["export", str(notebook), "--html", "-o", str(out)]) == 0
-    attempted = offline(page)
-    page.goto(out.as_uri())
-    page.locator("body[data-rendered=true]").wait_for(timeout=60_000)
+    attempted = _open_exported(name, tmp_path, page)
     widgets = page.locator("[data-llmlens-bundle]")
     assert widgets.count() > 0
     assert page.locator("[data-llmlens-bundle][data-rendered=true]").count() == widgets.count()

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from llmlens.analysis.overviews import overview_bands, overview_buckets
 from llmlens.errors import LensError
+from llmlens.query import holds
 
 X_AXES = {
     "step": "step",
@@ -169,7 +170,7 @@ def _bucket_query(
     values: str = _EXTREMES,
 ) -> tuple[str, dict[str, Any]]:
     """The bucketing query and its parameters; ``x`` is an axis of :data:`X_AXES` or the key of another metric."""
-    if x not in X_AXES and not con.execute("SELECT EXISTS (FROM metrics WHERE key = ?)", [x]).fetchall()[0][0]:
+    if x not in X_AXES and not holds(con, "metrics WHERE key = ?", [x]):
         raise LensError(f"x must be one of {', '.join(X_AXES)} or a logged metric's key, not {x!r}")
     if pixels < 1:
         raise LensError(f"pixels must be at least 1, not {pixels}")

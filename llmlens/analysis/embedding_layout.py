@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from llmlens.errors import LensError
+from llmlens.query import holds
 
 Progress = Callable[[str, float], None]
 """Called as ``progress(stage, fraction_done)``; stages: sample, fit, transform, done."""
@@ -503,8 +504,7 @@ def is_cached(con: duckdb.DuckDBPyConnection, key: LayoutKey) -> bool:
     >>> before, is_cached(lens.con, key)
     (False, True)
     """
-    query = "SELECT EXISTS (SELECT 1 FROM embedding_layouts WHERE layout_key = ?)"
-    return bool(con.execute(query, [key.key]).fetchall()[0][0])
+    return holds(con, "embedding_layouts WHERE layout_key = ?", [key.key])
 
 
 def cached_umap_layout(

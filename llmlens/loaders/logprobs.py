@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from llmlens.query import run_script
+from llmlens.query import holds, run_script
 
 AS_CHAT = r"""
 CREATE OR REPLACE TEMP MACRO llmlens_json_list(j) AS
@@ -127,5 +127,5 @@ FROM legacy, LATERAL (SELECT unnest(range(1, CAST(json_array_length(json_extract
 def stage_tokens(con: duckdb.DuckDBPyConnection) -> None:
     """Stage ``llmlens_stage_tokens`` from the loader's ``llmlens_responses``, when it holds any (most files have
     no logprobs: planning the token statements would cost more than a small file's whole load)."""
-    if con.execute("SELECT EXISTS (FROM llmlens_responses)").fetchall()[0][0]:
+    if holds(con, "llmlens_responses"):
         run_script(con, TOKENS)

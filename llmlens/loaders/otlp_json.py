@@ -11,7 +11,7 @@ import duckdb
 
 from llmlens.loaders import agent_edges, genai_events, logprobs, otlp_logs, vercel_ai
 from llmlens.loaders.otlp_types import TRACES_DATA
-from llmlens.query import run_script
+from llmlens.query import holds, run_script
 
 NAME = "otlp-json"
 
@@ -396,19 +396,14 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     run_script(con, MACROS)
     run_script(con, stage_script(), {"source_id": source_id})
     otlp_logs.stage(con, source_id)
-    if _holds(con, "llmlens_stage_spans WHERE events IS NOT NULL"):
+    # statements that would find nothing are not planned (their planning is most of a small file's load)
+    if holds(con, "llmlens_stage_spans WHERE events IS NOT NULL"):
         run_script(con, genai_events.MESSAGES)
-    if _holds(con, "llmlens_attrs WHERE key LIKE 'ai.%'"):
+    if holds(con, "llmlens_attrs WHERE key LIKE 'ai.%'"):
         run_script(con, vercel_ai.MESSAGES)
     run_script(con, agent_edges.EDGES)
     run_script(con, FINISH)
     logprobs.stage_tokens(con)
-
-
-def _holds(con: duckdb.DuckDBPyConnection, rows: str) -> bool:
-    """Whether the staged ``rows`` (a table and condition, constants of this module) exist: statements that would
-    find nothing are not planned (their planning is most of a small file's load)."""
-    return bool(con.execute(f"SELECT EXISTS (FROM {rows})").fetchall()[0][0])
 
 
 def stage_script() -> str:

@@ -20,7 +20,7 @@ from duckdb.func import FunctionNullHandling
 
 from llmlens.loaders import genai_events
 from llmlens.loaders.otlp_types import LOGS_DATA
-from llmlens.query import run_script
+from llmlens.query import holds, run_script
 
 MESSAGE_EVENTS = (
     "gen_ai.system.message",
@@ -168,7 +168,7 @@ CREATE OR REPLACE TEMP MACRO llmlens_severity(s) AS coalesce(
 
 def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Stage the log records among the records the span staging marked ``bad``; reject what is neither."""
-    if not con.execute("SELECT EXISTS (FROM llmlens_bad_lines)").fetchall()[0][0]:
+    if not holds(con, "llmlens_bad_lines"):
         return  # every record was trace data (most files): nothing to parse again, no function to register
     register(con)
     run_script(con, MACROS)
@@ -232,7 +232,7 @@ def write_messages(con: duckdb.DuckDBPyConnection, spans: pa.Table, logs: pa.Tab
     run_script(con, LOG_EVENTS)
     run_script(con, genai_events.EVENT_MESSAGES)
     run_script(con, WRITE)
-    if con.execute("SELECT EXISTS (FROM llmlens_log_messages)").fetchall()[0][0]:
+    if holds(con, "llmlens_log_messages"):
         con.execute("INSERT INTO messages BY NAME SELECT * FROM llmlens_log_messages")
     con.execute("DROP TABLE llmlens_log_messages")
 

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from llmlens.loaders import otlp_logs
+from llmlens.query import holds
 
 CHILD_TABLES = ("messages", "documents", "tokens", "embeddings")
 """Tables whose rows belong to one span; a loader stages each as ``llmlens_stage_<table>`` keyed by span ``n``."""
@@ -234,8 +235,7 @@ def refresh_overviews(
 
 def finish_overviews(con: duckdb.DuckDBPyConnection) -> None:
     """At the end of a file's load (in its transaction): refresh the overviews of the series its last chunks wrote."""
-    pending = f"SELECT EXISTS (FROM duckdb_tables() WHERE temporary AND table_name = '{_PENDING}')"
-    if con.execute(pending).fetchall()[0][0]:
+    if holds(con, "duckdb_tables() WHERE temporary AND table_name = ?", [_PENDING]):
         _refresh_pairs(con, *con.execute(_PAIRS.format(series=f"FROM {_PENDING}")).fetchall()[0])
         con.execute(f"DROP TABLE {_PENDING}")
 
