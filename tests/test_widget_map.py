@@ -8,6 +8,7 @@ import base64
 import json
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,29 @@ def test_a_failing_background_layout_is_reported_and_raised_by_wait(monkeypatch:
         m.wait(60)
     assert m._status["message"].startswith("failed") and m.layout_method == "pca"
     assert embedding_layout.umap_layout is not broken
+
+
+def test_background_diagnostics_never_change_the_attributes_the_kernel_is_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker adds the cluster column to a new frame: a selection read while it finishes sees a whole frame
+    (adding it in place raced pandas' concat in ``selected``)."""
+    release = threading.Event()
+    real_clusters = widget_module.clusters
+
+    def held_clusters(*args: Any, **kwargs: Any) -> Any:
+        release.wait(60)
+        return real_clusters(*args, **kwargs)
+
+    monkeypatch.setattr(widget_module, "clusters", held_clusters)
+    queries, chunks = _blobs(10, 40)
+    m = EmbeddingMap.from_frames(queries, chunks, layout="pca")
+    read_before = m._attributes
+    release.set()
+    m.wait(60)
+    assert "cluster" not in read_before and "cluster" in m._attributes
+    m.selection = [0]
+    assert m.selected["cluster"].notna().all()
 
 
 def test_from_frames_keeps_the_callers_metadata_and_colours_by_its_labels() -> None:

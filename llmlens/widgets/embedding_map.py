@@ -290,7 +290,7 @@ class EmbeddingMap(Widget):
             by = "role"  # until the clusters are found: the diagnostics colour by them then
         known = by in COLOR_OPTIONS or by in self._attributes or by in self.points.frame
         if not known and self._con is not None:  # a column of traces or attributes.<key>, read once
-            self._attributes[by] = trace_values(self._con, self.points, by)
+            self._attributes = self._attributes.assign(**{by: trace_values(self._con, self.points, by)})
         try:
             found = coloring(self.points, self._attributes, by)
         except ValueError as error:
@@ -453,7 +453,8 @@ class EmbeddingMap(Widget):
         windows = recent_windows(self.points.frame["time"][self.points.is_query])
         if windows is not None:
             self._found["drift"] = drift(self.points, *windows, found)
-        self._attributes["cluster"] = labels
+        # a new frame, never a new column in place: the kernel's thread may be reading the old one
+        self._attributes = self._attributes.assign(cluster=labels)
         self._clusters = np.clip(labels + 1, 0, 255).astype(np.uint8).tobytes()
         self._color_options = [*self._color_options, "cluster"]
         self._diagnostics = _panel(self._found, windows)
