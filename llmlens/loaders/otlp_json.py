@@ -182,15 +182,14 @@ CREATE OR REPLACE TEMP TABLE llmlens_stage_spans AS
 WITH docs AS (
     SELECT line, byte_offset, TRY_CAST(TRY_CAST(json_text AS JSON) AS {TRACES_DATA}) AS doc FROM llmlens_records
 ), resource_spans AS (
-    -- a record that is not trace data keeps one placeholder row (span NULL), so it can be rejected below
-    SELECT line, byte_offset, doc.resourceSpans IS NULL AS bad,
-           unnest(coalesce(doc.resourceSpans, [NULL])) AS r,
-           generate_subscripts(coalesce(doc.resourceSpans, [NULL]), 1) AS ri
+    -- the lists are unnested as they are (a placeholder row for a record without spans, through coalesce, cost
+    -- a copy of every list): llmlens_bad_lines finds the records that gave no span, after
+    SELECT line, byte_offset, unnest(doc.resourceSpans) AS r, generate_subscripts(doc.resourceSpans, 1) AS ri
     FROM docs
 ), scope_spans AS (
-    SELECT line, byte_offset, bad, ri, r.resource.attributes AS resource,
+    SELECT line, byte_offset, ri, r.resource.attributes AS resource,
            list_filter(r.resource.attributes, lambda a: a.key = 'service.name')[-1].value.stringValue AS service_name,
-           unnest(coalesce(r.scopeSpans, [NULL])) AS s, generate_subscripts(coalesce(r.scopeSpans, [NULL]), 1) AS si
+           unnest(r.scopeSpans) AS s, generate_subscripts(r.scopeSpans, 1) AS si
     FROM resource_spans
 ), scopes AS (
     SELECT *, llmlens_attributes_json(list_concat(coalesce(resource, []),
@@ -201,8 +200,8 @@ WITH docs AS (
         AS resource_json
     FROM scope_spans
 ), spans AS (
-    SELECT line, byte_offset, bad, ri, si, service_name, resource_json,
-           unnest(coalesce(s.spans, [NULL])) AS span, generate_subscripts(coalesce(s.spans, [NULL]), 1) AS pi
+    SELECT line, byte_offset, ri, si, service_name, resource_json,
+           unnest(s.spans) AS span, generate_subscripts(s.spans, 1) AS pi
     FROM scopes
 ), mapped AS (
     SELECT *, {MAPPED_COLUMNS}
@@ -211,7 +210,7 @@ WITH docs AS (
           FROM spans)
 )
 SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS HUGEINT) << 32) | pi AS n,
-    line, byte_offset, bad, span,
+    line, byte_offset, span,
     llmlens_id(span.traceId, 32) AS trace_id,
     llmlens_id(span.spanId, 16) AS span_id,
     llmlens_id(span.parentSpanId, 16) AS parent_span_id,
@@ -235,7 +234,13 @@ SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS
     graph_node_id, graph_parent_id, handoff_from, handoff_to
 FROM mapped;
 
-CREATE OR REPLACE TEMP TABLE llmlens_bad_lines AS SELECT DISTINCT line FROM llmlens_stage_spans WHERE bad;
+-- records that are not trace data: among those that gave no span (few, if any), the ones without resourceSpans
+-- (the CTE is materialised so that only those few are parsed again: a filter would be pushed to every record)
+CREATE OR REPLACE TEMP TABLE llmlens_bad_lines AS
+WITH spanless AS MATERIALIZED (
+    SELECT line, json_text FROM llmlens_records WHERE line NOT IN (SELECT line FROM llmlens_stage_spans)
+)
+SELECT line FROM spanless WHERE TRY_CAST(TRY_CAST(json_text AS JSON) AS {TRACES_DATA}).resourceSpans IS NULL;
 
 DELETE FROM llmlens_stage_spans WHERE span IS NULL;
 
@@ -380,7 +385,6 @@ FROM (
 
 FINISH = """
 ALTER TABLE llmlens_stage_spans DROP COLUMN span;
-ALTER TABLE llmlens_stage_spans DROP COLUMN bad;
 ALTER TABLE llmlens_stage_spans DROP COLUMN graph_node_id;
 ALTER TABLE llmlens_stage_spans DROP COLUMN graph_parent_id;
 ALTER TABLE llmlens_stage_spans DROP COLUMN handoff_from;
