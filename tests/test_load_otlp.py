@@ -159,6 +159,17 @@ def test_duplicate_spans_inside_one_file_keep_the_last(lens: llmlens.Lens, tmp_p
     assert lens.sql("SELECT name FROM spans").name.tolist() == ["new"]
 
 
+def test_an_attribute_repeated_in_a_span_maps_its_last_value(lens: llmlens.Lens, tmp_path: Path) -> None:
+    model = [{"key": "llm.model_name", "value": {"stringValue": name}} for name in ("first", "last")]
+    tokens = [{"key": "llm.token_count.prompt", "value": {"intValue": "7"}}]
+    spans = [_span(TRACE, "0000000000000001", "a", attributes=model),
+             _span(TRACE, "0000000000000002", "b", attributes=tokens)]  # fmt: skip
+    path = write_jsonl(tmp_path / "repeat.jsonl", [_doc(*spans)])
+    lens.load(path, progress=False)
+    rows = lens.con.execute("SELECT name, model, input_tokens FROM spans ORDER BY name").fetchall()
+    assert rows == [("a", "last", None), ("b", None, 7)]
+
+
 def test_timestamps_in_seconds_milliseconds_or_as_strings_are_understood(lens: llmlens.Lens, tmp_path: Path) -> None:
     spans = [
         {**_span(TRACE, "0000000000000001", "seconds"), "startTimeUnixNano": 1_700_000_000,

@@ -70,7 +70,8 @@ CREATE OR REPLACE TEMP MACRO llmlens_value_json(v) AS CASE
 CREATE OR REPLACE TEMP MACRO llmlens_value_text(v) AS coalesce(
     v.stringValue, v.intValue, CAST(v.doubleValue AS VARCHAR), CAST(v.boolValue AS VARCHAR), v.bytesValue,
     CAST(CASE WHEN v.arrayValue IS NOT NULL OR v.kvlistValue IS NOT NULL THEN llmlens_value_json(v) END AS VARCHAR));
-CREATE OR REPLACE TEMP MACRO llmlens_attr(texts, name) AS list_filter(texts, lambda a: a.key = name)[-1].text;
+-- the text of the attribute ``name``, from the keys and texts listed last first (the last of a repeated key wins)
+CREATE OR REPLACE TEMP MACRO llmlens_attr(keys, texts, name) AS texts[list_position(keys, name)];
 CREATE OR REPLACE TEMP MACRO llmlens_attributes_json(attributes) AS CAST(
     '{' || coalesce(array_to_string(list_transform(attributes,
         lambda a: CAST(to_json(a.key) AS VARCHAR) || ':' || CAST(llmlens_value_json(a.value) AS VARCHAR)), ','), '')
@@ -164,7 +165,9 @@ def _sql_text(value: str) -> str:
 
 MAPPED_KEYS = ", ".join(_sql_text(key) for keys in CONVENTIONS.values() for key in keys)
 MAPPED_COLUMNS = ",\n    ".join(
-    "coalesce(" + ", ".join(f"llmlens_attr(kv, {_sql_text(key)})" for key in keys) + f") AS {column}"
+    "coalesce("
+    + ", ".join(f"llmlens_attr(mapped_keys, mapped_texts, {_sql_text(key)})" for key in keys)
+    + f") AS {column}"
     for column, keys in CONVENTIONS.items()
 )
 
@@ -205,9 +208,9 @@ WITH docs AS (
     FROM scopes
 ), mapped AS (
     SELECT *, {MAPPED_COLUMNS}
-    FROM (SELECT *, list_transform(list_filter(span.attributes, lambda a: a.key IN ({MAPPED_KEYS})),
-                                   lambda a: {'key': a.key, 'text': llmlens_value_text(a.value)}) AS kv
-          FROM spans)
+    FROM (SELECT *, list_reverse(list_transform(kv, lambda a: a.key)) AS mapped_keys,
+                    list_reverse(list_transform(kv, lambda a: llmlens_value_text(a.value))) AS mapped_texts
+          FROM (SELECT *, list_filter(span.attributes, lambda a: a.key IN ({MAPPED_KEYS})) AS kv FROM spans))
 )
 SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS HUGEINT) << 32) | pi AS n,
     line, byte_offset, span,
