@@ -220,6 +220,21 @@ def test_an_interrupted_load_leaves_nothing_of_the_file(
     assert lens.sql("SELECT (SELECT count(*) FROM sources) + (SELECT count(*) FROM rejects) AS n").n[0] == 0
 
 
+def test_a_trace_whose_spans_fall_in_several_chunks_gets_one_whole_row(
+    lens: llmlens.Lens, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmlens import loaders
+
+    monkeypatch.setattr(loaders, "CHUNK_BYTES", 100)  # a chunk per line
+    child = {"parentSpanId": "0000000000000002", "status": {"code": 2}}
+    lines = [_doc(_span(TRACE, "0000000000000001", "tool", **child)), _doc(_span(TRACE, "0000000000000002", "root")),
+             _doc(_span(TRACE, "0000000000000003", "llm", **child))]  # fmt: skip
+    lens.load(write_jsonl(tmp_path / "chunks.jsonl", lines), progress=False)
+    row = lens.con.execute("SELECT root_name, n_spans, n_errors, status FROM traces").fetchall()
+    assert row == [("root", 3, 2, "ERROR")]
+    assert lens.con.execute("SELECT * FROM traces EXCEPT SELECT * FROM trace_rollup").fetchall() == []
+
+
 def test_a_load_interrupted_after_some_chunks_leaves_nothing_of_the_file(
     lens: llmlens.Lens, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

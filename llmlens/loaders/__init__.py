@@ -50,7 +50,7 @@ from llmlens.loaders.report import FileReport, LoadReport
 from llmlens.loaders.writes import (
     STAGED_REJECTS,
     drop_staging,
-    finish_overviews,
+    finish_writes,
     metric_notes,
     rows_added,
     staged_rows,
@@ -346,7 +346,7 @@ def _load_chunks(
             write_staged(con, source_id, _stage(stager, source, source_id, records))
             del records  # release the chunk before the next is read
             advance(covered)
-        finish_overviews(con)
+        finish_writes(con)
         report.rows_added = rows_added(con, source_id)
         rejects = con.execute(
             "SELECT count(*), list(reason ORDER BY line, byte_offset)[1:3] FROM rejects WHERE source_id = ?",

@@ -191,18 +191,24 @@ def write_staged(con: duckdb.DuckDBPyConnection, source_id: int, rows: dict[str,
     if "spans" in rows:
         otlp_logs.write_messages(con, rows["spans"], rows.get("logs"))
     if written.num_rows:
-        for statement in _TRACE_WRITES:
-            _execute(con, statement, written, written, source_id)
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TOUCHED} (trace_id VARCHAR)")
+        touched = f"INSERT INTO {_TOUCHED} SELECT DISTINCT trace_id FROM llmlens_written"
+        _execute(con, touched, written, written, source_id)
     if "metrics" in rows and rows["metrics"].num_rows:
         _pend_overviews(con, rows["metrics"])
 
 
+_TOUCHED = "llmlens_touched_traces"
+"""The traces a file's chunks wrote spans of (a temporary table on the load's connection): their rows of ``traces``
+are computed once, at the end of the file, not once per chunk (each of which read the traces' spans again)."""
+
 _TRACE_WRITES = (
-    "DELETE FROM traces USING (SELECT DISTINCT trace_id FROM llmlens_written) w WHERE traces.trace_id = w.trace_id",
-    "INSERT INTO traces BY NAME SELECT * FROM trace_rows((SELECT list(DISTINCT trace_id) FROM llmlens_written))",
+    f"DELETE FROM traces USING (SELECT DISTINCT trace_id FROM {_TOUCHED}) t WHERE traces.trace_id = t.trace_id",
+    f"INSERT INTO traces BY NAME SELECT * FROM trace_rows((SELECT list(DISTINCT trace_id) FROM {_TOUCHED}))",
+    f"DROP TABLE {_TOUCHED}",
 )
 """The rows of ``traces`` for the traces whose spans were written, computed again from all their spans (and only
-theirs: the cost of a chunk does not grow with the store)."""
+theirs: the cost of a load does not grow with the store)."""
 
 _PENDING = "llmlens_pending_series"
 """The series (run, key) a file's last chunk wrote points of, their overviews still to refresh (a temporary table
@@ -233,8 +239,12 @@ def refresh_overviews(
     con.execute("INSERT INTO metric_overviews BY NAME SELECT * FROM metric_overview_rows($runs, $keys)", params)
 
 
-def finish_overviews(con: duckdb.DuckDBPyConnection) -> None:
-    """At the end of a file's load (in its transaction): refresh the overviews of the series its last chunks wrote."""
+def finish_writes(con: duckdb.DuckDBPyConnection) -> None:
+    """At the end of a file's load (in its transaction): the rows of ``traces`` for the traces it wrote spans of, and
+    the overviews of the metric series its last chunks wrote."""
+    if holds(con, "duckdb_tables() WHERE temporary AND table_name = ?", [_TOUCHED]):
+        for statement in _TRACE_WRITES:
+            con.execute(statement)
     if holds(con, "duckdb_tables() WHERE temporary AND table_name = ?", [_PENDING]):
         _refresh_pairs(con, *con.execute(_PAIRS.format(series=f"FROM {_PENDING}")).fetchall()[0])
         con.execute(f"DROP TABLE {_PENDING}")
