@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +136,14 @@ def test_bad_lines_are_quarantined_and_the_valid_ones_load(
     assert spans.values.tolist() == [["00000000000000aa", "CLIENT", "UNSET"], ["eee19b7ec3c1b174", "SERVER", "OK"]]
 
 
-def test_loading_the_same_file_twice_adds_nothing(lens: llmlens.Lens, tmp_path: Path) -> None:
+def test_loading_the_same_content_twice_adds_nothing(lens: llmlens.Lens, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", [_doc(_span(TRACE, "0000000000000001", "one"))])
-    lens.load(path, progress=False)
-    again = lens.load(path, progress=False)
-    assert again.files[0].status == "skipped" and "already loaded" in again.files[0].skipped
+    lens.load(path, progress=False)  # a size not loaded before: hashed while it loads
+    (content_hash,) = lens.con.execute("SELECT content_hash FROM sources").fetchone()  # type: ignore[misc]
+    assert content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    copy = shutil.copy(path, tmp_path / "copy.jsonl")
+    again = lens.load(path, copy, progress=False)
+    assert [file.skipped for file in again.files] == ["same content already loaded as source 1"] * 2
     assert lens.sql("SELECT count(*) AS n FROM spans").n[0] == 1
 
 

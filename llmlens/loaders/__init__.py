@@ -6,6 +6,7 @@ A loader stages rows in temporary tables with SQL over the file's records; rejec
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -56,6 +57,7 @@ from llmlens.loaders.writes import (
     staged_rows,
     write_staged,
 )
+from llmlens.query import holds
 
 if TYPE_CHECKING:
     from llmlens.lens import Lens
@@ -231,21 +233,32 @@ def _load_file(
         return FileReport(str(path), "", skipped="not a format llmlens reads", seconds=time.perf_counter() - started)
     try:
         size = path.stat().st_size
-        digest = _digest([path, *_covers(path, name)])
+        paths = [path, *_covers(path, name)]
+        # content already loaded has the same size: a file of a new size is hashed while it loads
+        loaded = holds(lens.con, "sources WHERE size_bytes = ? AND format = ?", [size, name])
+        digest = _digest(paths) if loaded else _HASHER.submit(_digest, paths)
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror or error}") from error
-    previous = lens.con.execute(
-        "SELECT source_id FROM sources WHERE content_hash = ? AND format = ? ORDER BY source_id DESC LIMIT 1",
-        [digest, name],
-    ).fetchall()
-    if previous:
-        report = FileReport(str(path), name, skipped=f"same content already loaded as source {previous[0][0]}")
+    if isinstance(digest, str) and (previous := _loaded_as(lens.con, digest, name)) is not None:
+        report = FileReport(str(path), name, skipped=f"same content already loaded as source {previous}")
         report.seconds = time.perf_counter() - started
         return report
     options = {"columns": dict(columns)} if columns else None
     source = Source(str(path), name, digest, size, forced=forced, options=options)
     chunks = FORMATS[name].read(path)
     return load_records(lens.con, source, chunks, started=started, advance=advance)
+
+
+def _loaded_as(con: duckdb.DuckDBPyConnection, digest: str, name: str) -> int | None:
+    """The latest source of this content and format, if the store holds one."""
+    row = con.execute(
+        "SELECT max(source_id) FROM sources WHERE content_hash = ? AND format = ?", [digest, name]
+    ).fetchall()
+    return None if row[0][0] is None else int(row[0][0])
+
+
+_HASHER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmlens-hash")
+"""Hashes files while they load (hashlib and file reads release the GIL: the hash takes a core DuckDB leaves idle)."""
 
 
 def _digest(paths: list[Path]) -> str:
@@ -266,11 +279,21 @@ class Source:
 
     uri: str
     format: str
-    digest: str
+    digest: str | concurrent.futures.Future[str]
+    """sha256 of the content, or its computation still running (:meth:`content_hash` waits for it)."""
     size: int
     forced: bool = False
     options: dict[str, Any] | None = None
     """Loader options given for it (``columns``), stored in ``sources.options`` and read by its stage."""
+
+    def content_hash(self) -> str:
+        """The sha256 of the content, once it is computed."""
+        if isinstance(self.digest, str):
+            return self.digest
+        try:
+            return self.digest.result()
+        except OSError as error:
+            raise LoadError(f"cannot read {self.uri}: {error.strerror or error}") from error
 
 
 def load_records(
@@ -354,11 +377,12 @@ def _load_chunks(
         ).fetchall()[0]
         report.rejected, report.reasons = (int(rejects[0]), list(rejects[1] or []))
         report.notes = metric_notes(con, source_id) if report.rows_added.get("metrics") else []
+        content_hash = source.content_hash()
         report.seconds = time.perf_counter() - started
         con.execute(
-            "UPDATE sources SET rows_added = ?::MAP(VARCHAR, BIGINT), rows_rejected = ?, seconds = ? "
-            "WHERE source_id = ?",
-            [report.rows_added, report.rejected, report.seconds, source_id],
+            "UPDATE sources SET rows_added = ?::MAP(VARCHAR, BIGINT), rows_rejected = ?, seconds = ?, "
+            "content_hash = ? WHERE source_id = ?",
+            [report.rows_added, report.rejected, report.seconds, content_hash, source_id],
         )
         con.execute("COMMIT")
     except BaseException:
@@ -402,7 +426,7 @@ def _register_source(con: duckdb.DuckDBPyConnection, source: Source) -> int:
         [
             source.uri,
             source.format,
-            source.digest,
+            source.digest if isinstance(source.digest, str) else None,  # set at the end, when it is computed
             source.size,
             __version__,
             _options_json(source),
