@@ -17,12 +17,14 @@ NAME = "otlp-json"
 
 MACROS = r"""
 CREATE OR REPLACE TEMP MACRO llmlens_id(s, digits) AS CASE
+    WHEN length(s) = digits AND regexp_full_match(s, '[0-9a-f]+') THEN s  -- as exporters write them: one test
     WHEN s IS NULL OR trim(s) = '' THEN NULL
     WHEN regexp_full_match(s, '(0[xX])?[0-9a-fA-F]+') AND length(regexp_replace(s, '^0[xX]', '')) = digits
         THEN lower(regexp_replace(s, '^0[xX]', ''))
     WHEN octet_length(try(from_base64(s))) = digits // 2 THEN lower(hex(try(from_base64(s))))
     ELSE NULL END;
 CREATE OR REPLACE TEMP MACRO llmlens_epoch_us(t) AS CASE
+    WHEN TRY_CAST(t AS BIGINT) > 100000000000000000 THEN TRY_CAST(t AS BIGINT) // 1000  -- nanoseconds, most often
     WHEN TRY_CAST(t AS HUGEINT) IS NOT NULL THEN CASE
         WHEN TRY_CAST(t AS HUGEINT) = 0 THEN NULL
         WHEN TRY_CAST(t AS HUGEINT) > 100000000000000000 THEN CAST(TRY_CAST(t AS HUGEINT) // 1000 AS BIGINT)
@@ -77,12 +79,14 @@ CREATE OR REPLACE TEMP MACRO llmlens_attributes_json(attributes) AS CAST(
         lambda a: CAST(to_json(a.key) AS VARCHAR) || ':' || CAST(llmlens_value_json(a.value) AS VARCHAR)), ','), '')
     || '}' AS JSON);
 CREATE OR REPLACE TEMP MACRO llmlens_otel_kind(k) AS
-    CASE upper(regexp_replace(coalesce(k, ''), '^(SPAN_KIND_|SpanKind\.)', ''))
+    CASE CASE WHEN length(k) = 1 THEN k  -- a number: no pattern to strip
+              ELSE upper(regexp_replace(coalesce(k, ''), '^(SPAN_KIND_|SpanKind\.)', '')) END
     WHEN '1' THEN 'INTERNAL' WHEN '2' THEN 'SERVER' WHEN '3' THEN 'CLIENT' WHEN '4' THEN 'PRODUCER'
     WHEN '5' THEN 'CONSUMER' WHEN '0' THEN 'UNSPECIFIED' WHEN '' THEN NULL
     ELSE upper(regexp_replace(k, '^(SPAN_KIND_|SpanKind\.)', '')) END;
 CREATE OR REPLACE TEMP MACRO llmlens_status(c) AS
-    CASE upper(regexp_replace(coalesce(c, ''), '^(STATUS_CODE_|StatusCode\.)', ''))
+    CASE CASE WHEN length(c) = 1 THEN c
+              ELSE upper(regexp_replace(coalesce(c, ''), '^(STATUS_CODE_|StatusCode\.)', '')) END
     WHEN '1' THEN 'OK' WHEN 'OK' THEN 'OK' WHEN '2' THEN 'ERROR' WHEN 'ERROR' THEN 'ERROR' ELSE 'UNSET' END;
 CREATE OR REPLACE TEMP MACRO llmlens_kind(openinference, operation, vercel) AS CASE
     WHEN openinference IS NOT NULL AND openinference <> '' THEN upper(openinference)
@@ -241,7 +245,7 @@ FROM mapped;
 -- (the CTE is materialised so that only those few are parsed again: a filter would be pushed to every record)
 CREATE OR REPLACE TEMP TABLE llmlens_bad_lines AS
 WITH spanless AS MATERIALIZED (
-    SELECT line, json_text FROM llmlens_records WHERE line NOT IN (SELECT line FROM llmlens_stage_spans)
+    SELECT line, json_text FROM llmlens_records WHERE line NOT IN (SELECT DISTINCT line FROM llmlens_stage_spans)
 )
 SELECT line FROM spanless WHERE TRY_CAST(TRY_CAST(json_text AS JSON) AS {TRACES_DATA}).resourceSpans IS NULL;
 
