@@ -80,12 +80,19 @@ def json_records(data: bytes) -> Records:
     return line_records(data) if first_json_line_is_complete(data) else _decoded_lines([data], 1, 0)
 
 
-def line_records(data: bytes | memoryview, *, first_line: int = 1, first_offset: int = 0) -> Records:
-    """One record per non-blank line, without copying: the text column points into ``data``.
+def line_records(
+    data: bytes | memoryview,
+    *,
+    first_line: int = 1,
+    first_offset: int = 0,
+    newlines: np.ndarray[Any, Any] | None = None,
+) -> Records:
+    """One record per non-blank line, without copying: the text column points into ``data`` (``newlines``: the
+    offsets of its newline bytes, when they are known).
 
     A chunk that is not valid UTF-8 is read line by line instead, and its undecodable lines are rejected.
     """
-    newlines = _newlines(np.frombuffer(data, dtype=np.uint8))
+    newlines = newline_offsets(data) if newlines is None else newlines
     starts = np.concatenate([[0], newlines + 1]).astype(np.int64)
     ends = np.concatenate([newlines, [len(data)]]).astype(np.int64)
     keep = ends > starts
@@ -104,8 +111,13 @@ def line_records(data: bytes | memoryview, *, first_line: int = 1, first_offset:
     return Records(in_batches(table), [])
 
 
-def _newlines(buffer: np.ndarray[Any, np.dtype[np.uint8]], step: int = 16 * 1024 * 1024) -> np.ndarray[Any, Any]:
-    """Offsets of the newline bytes, found 16 MB at a time (a mask of the whole chunk would double its memory)."""
+def newline_offsets(data: bytes | memoryview, step: int = 16 * 1024 * 1024) -> np.ndarray[Any, Any]:
+    """Offsets of the newline bytes, found 16 MB at a time (a mask of the whole chunk would double its memory).
+
+    >>> newline_offsets(b"a\\nbc\\n\\n").tolist()
+    [1, 4, 5]
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8)
     found = [np.flatnonzero(buffer[start : start + step] == NEWLINE) + start for start in range(0, len(buffer), step)]
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
@@ -153,18 +165,17 @@ def json_record_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[Records, 
             data = bytes(buffer) + file.read()
             yield _decoded_lines([data], 1, 0), len(data)
             return
-        for lines, line, offset in line_chunks(file, chunk_bytes, buffer):
-            yield line_records(lines, first_line=line, first_offset=offset), len(lines)
+        yield from line_chunks(file, chunk_bytes, buffer)
 
 
 FIRST_LINE_END = re.compile(rb"\S[^\n]*\n")
 """A line end after the first character that is not whitespace."""
 
 
-def line_chunks(file: io.BufferedIOBase, chunk_bytes: int, buffer: bytearray) -> Iterator[tuple[memoryview, int, int]]:
-    """The whole lines of ``file``, about ``chunk_bytes`` at a time, each chunk with the number of its first line and
-    its byte offset; ``buffer`` holds the bytes already read from it. A line longer than a chunk is read on to its
-    end. Each chunk is a buffer of its own, which records may point into after the next chunk is read."""
+def line_chunks(file: io.BufferedIOBase, chunk_bytes: int, buffer: bytearray) -> Iterator[tuple[Records, int]]:
+    """The records of ``file`` (one a line, see :func:`line_records`), about ``chunk_bytes`` of whole lines at a time,
+    each chunk with the bytes it covers; ``buffer`` holds the bytes already read from it. A line longer than a chunk
+    is read on to its end. Each chunk is a buffer of its own, which its records point into."""
     line, offset = 1, 0
     while buffer:
         cut = buffer.rfind(b"\n") + 1
@@ -172,8 +183,11 @@ def line_chunks(file: io.BufferedIOBase, chunk_bytes: int, buffer: bytearray) ->
             buffer += more
             continue
         cut = cut or len(buffer)
-        yield memoryview(buffer)[:cut], line, offset
-        line += buffer.count(b"\n", 0, cut)
+        lines = memoryview(buffer)[:cut]
+        newlines = newline_offsets(lines)  # found once: for the records and for the next chunk's first line number
+        yield line_records(lines, first_line=line, first_offset=offset, newlines=newlines), cut
+        line += len(newlines)
+        del lines
         offset += cut
         rest = buffer[cut:]
         del buffer  # the chunk's records are done with: free it before reading the next one

@@ -48,7 +48,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from llmlens.loaders.files import LoadError, Records, json_record_chunks, line_chunks, line_records, read_after
+from llmlens.loaders.files import LoadError, Records, json_record_chunks, line_chunks, read_after
 from llmlens.query import run_script
 
 LONG = "metrics-long"
@@ -256,14 +256,13 @@ def read(path: Path) -> Iterator[tuple[Records, int]]:
 def _csv_chunks(path: Path) -> Iterator[tuple[Records, int]]:
     header: pa.Table | None = None
     with path.open("rb") as file:
-        for lines, line, offset in line_chunks(file, TEXT_CHUNK_BYTES, read_after(b"", file, TEXT_CHUNK_BYTES)):
-            records = line_records(lines, first_line=line, first_offset=offset)
+        for records, covered in line_chunks(file, TEXT_CHUNK_BYTES, read_after(b"", file, TEXT_CHUNK_BYTES)):
             table = records.table
             if header is None:
                 header = table.slice(0, 1)
             elif header.num_rows:
                 table = pa.concat_tables([header, table.cast(header.schema)])
-            yield Records(table, records.rejected), len(lines)
+            yield Records(table, records.rejected), covered
             del records, table
 
 
