@@ -241,14 +241,6 @@ SELECT (CAST(line AS HUGEINT) << 64) | (CAST(ri AS HUGEINT) << 48) | (CAST(si AS
     graph_node_id, graph_parent_id, handoff_from, handoff_to
 FROM mapped;
 
--- records that are not trace data: among those that gave no span (few, if any), the ones without resourceSpans
--- (the CTE is materialised so that only those few are parsed again: a filter would be pushed to every record)
-CREATE OR REPLACE TEMP TABLE llmlens_bad_lines AS
-WITH spanless AS MATERIALIZED (
-    SELECT line, json_text FROM llmlens_records WHERE line NOT IN (SELECT DISTINCT line FROM llmlens_stage_spans)
-)
-SELECT line FROM spanless WHERE TRY_CAST(TRY_CAST(json_text AS JSON) AS {TRACES_DATA}).resourceSpans IS NULL;
-
 DELETE FROM llmlens_stage_spans WHERE span IS NULL;
 
 INSERT INTO llmlens_stage_rejects (source_id, location, line, byte_offset, reason, excerpt, raw)
@@ -390,6 +382,17 @@ FROM (
 );
 """
 
+SPANLESS = "line NOT IN (SELECT DISTINCT line FROM llmlens_stage_spans)"
+"""Records that gave no span: trace data without spans, or not trace data."""
+
+BAD_LINES = f"""
+CREATE OR REPLACE TEMP TABLE llmlens_bad_lines AS
+WITH spanless AS MATERIALIZED (SELECT line, json_text FROM llmlens_records WHERE {SPANLESS})
+SELECT line FROM spanless WHERE TRY_CAST(TRY_CAST(json_text AS JSON) AS {TRACES_DATA}).resourceSpans IS NULL
+"""
+"""The records that are not trace data (no ``resourceSpans``): only the records that gave no span are parsed again
+(the CTE is materialised: a filter on the parse would be pushed down to every record)."""
+
 FINISH = """
 ALTER TABLE llmlens_stage_spans DROP COLUMN span;
 ALTER TABLE llmlens_stage_spans DROP COLUMN graph_node_id;
@@ -406,7 +409,9 @@ def stage(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """
     run_script(con, MACROS)
     run_script(con, stage_script(), {"source_id": source_id})
-    otlp_logs.stage(con, source_id)
+    if holds(con, f"llmlens_records WHERE {SPANLESS}"):  # most files: every record gave spans
+        run_script(con, BAD_LINES)
+        otlp_logs.stage(con, source_id)
     # statements that would find nothing are not planned (their planning is most of a small file's load)
     if holds(con, "llmlens_stage_spans WHERE events IS NOT NULL"):
         run_script(con, genai_events.MESSAGES)
