@@ -147,6 +147,7 @@ class EmbeddingMap(Widget):
             if con is not None and layout == "umap" and len(self.points) != len(points):
                 cached = cached_layout(con, self._key, self.points.ids)  # cached without the points left out
         self._attributes = point_attributes(self.points, con)
+        self._attributes_lock = threading.Lock()
         self._found: dict[str, pd.DataFrame] = {}
         self._syncing = False
         self._worker: threading.Thread | None = None
@@ -290,7 +291,7 @@ class EmbeddingMap(Widget):
             by = "role"  # until the clusters are found: the diagnostics colour by them then
         known = by in COLOR_OPTIONS or by in self._attributes or by in self.points.frame
         if not known and self._con is not None:  # a column of traces or attributes.<key>, read once
-            self._attributes = self._attributes.assign(**{by: trace_values(self._con, self.points, by)})
+            self._add_attribute(by, trace_values(self._con, self.points, by))
         try:
             found = coloring(self.points, self._attributes, by)
         except ValueError as error:
@@ -387,6 +388,12 @@ class EmbeddingMap(Widget):
             work()
             self.wait()
 
+    def _add_attribute(self, name: str, values: Any) -> None:
+        """Add a column to the attributes as a new frame, never in place (the other thread, kernel or worker, may be
+        reading the old one), under a lock (so that neither thread's column is lost)."""
+        with self._attributes_lock:
+            self._attributes = self._attributes.assign(**{name: values})
+
     def _compute_layout(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
         started = time.perf_counter()
         stage: list[Any] = ["starting", 0.0]
@@ -453,8 +460,7 @@ class EmbeddingMap(Widget):
         windows = recent_windows(self.points.frame["time"][self.points.is_query])
         if windows is not None:
             self._found["drift"] = drift(self.points, *windows, found)
-        # a new frame, never a new column in place: the kernel's thread may be reading the old one
-        self._attributes = self._attributes.assign(cluster=labels)
+        self._add_attribute("cluster", labels)
         self._clusters = np.clip(labels + 1, 0, 255).astype(np.uint8).tobytes()
         self._color_options = [*self._color_options, "cluster"]
         self._diagnostics = _panel(self._found, windows)
