@@ -147,13 +147,12 @@ def main() -> None:
         write_spans(path, args.spans)
         size_mb = path.stat().st_size / 1e6
         print(f"generated {args.spans:,} spans, {size_mb:,.0f} MB, in {time.perf_counter() - started:.1f} s")
-        sides = {"a": (READ_JSON, "read_json.duckdb"), "b": (LENS_LOAD, "bench.duckdb"),
+        sides = {"a": (READ_JSON, f"{folder}/read_json.duckdb"), "b": (LENS_LOAD, f"{folder}/bench.duckdb"),
                  "a'": (READ_JSON, ":memory:"), "b'": (LENS_LOAD, ":memory:")}  # fmt: skip
         timed: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
         for _ in range(args.repeat):
-            for side, (body, name) in sides.items():
-                database = name if name == ":memory:" else str(Path(folder) / name)
-                if name != ":memory:":
+            for side, (body, database) in sides.items():
+                if database != ":memory:":
                     Path(database).unlink(missing_ok=True)  # each run writes a new database
                 timed[side].append(in_fresh_process(body, path, database))
         # the fastest run of each side, with the highest peak memory of its runs
