@@ -136,6 +136,24 @@ def test_bad_lines_are_quarantined_and_the_valid_ones_load(
     assert spans.values.tolist() == [["00000000000000aa", "CLIENT", "UNSET"], ["eee19b7ec3c1b174", "SERVER", "OK"]]
 
 
+def test_trace_data_without_spans_is_not_rejected_beside_a_record_that_is_not_trace_data(
+    lens: llmlens.Lens, tmp_path: Path
+) -> None:
+    lines = [
+        json.dumps(_doc(_span(TRACE, "0000000000000001", "one"))),
+        '{"resourceSpans": []}',
+        '{"resourceSpans": [{"scopeSpans": [{"spans": [null]}]}]}',
+        '{"resourceSpans": [{"scopeSpans": []}]}',
+        '{"spans": []}',
+    ]
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n".join(lines))
+    report = lens.load(path, progress=False)
+    assert report.rows_added["spans"] == 1
+    rejects = lens.con.execute("SELECT line, reason FROM rejects").fetchall()
+    assert [line for line, _ in rejects] == [5] and "no resourceSpans" in rejects[0][1]
+
+
 def test_loading_the_same_content_twice_adds_nothing(lens: llmlens.Lens, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", [_doc(_span(TRACE, "0000000000000001", "one"))])
     lens.load(path, progress=False)  # a size not loaded before: hashed while it loads
